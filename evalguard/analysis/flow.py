@@ -1,0 +1,1448 @@
+"""Mode-flow analysis of one function: abstract interpretation over its IR.
+
+The state maps variables to abstract values (sets of object ids, plus taint from model forwards),
+object fields to objects, and objects to their abstract mode. Branches join; loops iterate until
+the state at the loop head stops changing, so a mode set late in iteration k reaches iteration
+k+1. Calls to project functions apply the callee's summary; the function's own summary (exit mode
+of every entry reference, requirements on them) comes out at the end.
+
+Object ids: "E:<path>" an entry reference (parameter, `self`, global "G:mod|name", closure
+"C:fn|name"); "N:<file>:<line>:<col>" an allocation; "U:<...>" an unknown value; "<id>.<attr>" a
+sub-object reached through an attribute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from evalguard.analysis import knowledge as K
+from evalguard.analysis import modes as M
+from evalguard.analysis.modes import ModeVal, Origin
+from evalguard.analysis.project import ProjectIndex, Symbol, external_class_kind, func_key
+from evalguard.analysis.summaries import (
+    EMPTY_SUMMARY,
+    Forward,
+    FunctionResult,
+    ObjInfo,
+    Requirement,
+    Summary,
+)
+from evalguard.parsing import ir
+from evalguard.parsing.ir import Loc, dotted_name
+
+MAX_LOOP_ITERATIONS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    objs: frozenset[str] = frozenset()
+    taint: frozenset[str] = frozenset()
+    sym: Symbol | None = None
+    # `was = model.training`: a snapshot of one object's mode, restorable with `model.train(was)`.
+    saved: tuple[frozenset[str], ModeVal] | None = None
+    const: object = None
+    is_const: bool = False
+    # Result of `x.parameters()`: whose parameters these are.
+    params_of: frozenset[str] = frozenset()
+    # A tuple/list display: its elements, for unpacking.
+    elts: tuple["Value", ...] | None = None
+
+    def join(self, other: "Value") -> "Value":
+        if self == other:
+            return self
+        return Value(
+            objs=self.objs | other.objs,
+            taint=self.taint | other.taint,
+            sym=self.sym if self.sym == other.sym else None,
+            saved=self.saved if self.saved == other.saved else None,
+            params_of=self.params_of | other.params_of,
+        )
+
+
+NOTHING = Value()
+
+
+def _const(value: object) -> Value:
+    return Value(const=value, is_const=True)
+
+
+class State:
+    __slots__ = ("vars", "fields", "modes", "loaded", "optimized")
+
+    def __init__(self) -> None:
+        self.vars: dict[str, Value] = {}
+        self.fields: dict[tuple[str, str], frozenset[str]] = {}
+        self.modes: dict[str, ModeVal] = {}
+        self.loaded: frozenset[str] = frozenset()
+        self.optimized: frozenset[str] = frozenset()
+
+    def copy(self) -> "State":
+        s = State()
+        s.vars = dict(self.vars)
+        s.fields = dict(self.fields)
+        s.modes = dict(self.modes)
+        s.loaded = self.loaded
+        s.optimized = self.optimized
+        return s
+
+    def same(self, other: "State") -> bool:
+        return (
+            self.vars == other.vars
+            and self.fields == other.fields
+            and self.modes == other.modes
+            and self.loaded == other.loaded
+            and self.optimized == other.optimized
+        )
+
+
+def entry_path(obj: str) -> str | None:
+    return obj[2:] if obj.startswith("E:") else None
+
+
+def root_of(obj: str) -> str:
+    """The allocation/entry root of an object id (strip `.attr` steps)."""
+    if obj.startswith("E:G:") or obj.startswith("E:C:"):
+        bar = obj.index("|")
+        dot = obj.find(".", bar)
+        return obj if dot < 0 else obj[:dot]
+    if obj.startswith("N:") or obj.startswith("U:"):
+        # "N:<file>:<line>:<col>" — the file may contain dots; attrs follow the last colon group.
+        head, _, tail = obj.rpartition(":")
+        dot = tail.find(".")
+        return obj if dot < 0 else f"{head}:{tail[:dot]}"
+    dot = obj.find(".")
+    return obj if dot < 0 else obj[:dot]
+
+
+class Context:
+    """Project-wide facts shared by every function analysis."""
+
+    def __init__(self, index: ProjectIndex) -> None:
+        self.index = index
+        self.allocs: dict[str, ObjInfo] = {}
+        # Allocation id -> project class key, for method resolution on constructed objects.
+        self.alloc_classes: dict[str, str] = {}
+        self.summaries: dict[str, Summary] = {}
+
+    def summary(self, key: str) -> Summary:
+        return self.summaries.get(key, EMPTY_SUMMARY)
+
+    def class_info(self, class_key: str, label: str, weights: bool = False) -> ObjInfo:
+        is_module, sensitive = self.index.class_props(class_key)
+        return ObjInfo(label=label, is_module=is_module, sensitive=sensitive, weights=weights)
+
+
+class FunctionAnalysis:
+    """Interprets one function with the current callee summaries."""
+
+    def __init__(self, ctx: Context, key: str, on_call: Callable[[str], None] | None = None) -> None:
+        self.ctx = ctx
+        self.key = key
+        self.fn = ctx.index.functions[key]
+        self.facts = ctx.index.function_module[key]
+        self.module = self.facts.module_name
+        self.path = self.facts.path
+        self.on_call = on_call
+        self.is_module_body = self.fn.kind == "module"
+        self.display = self.fn.qualname if not self.is_module_body else "<module>"
+        self.forwards: dict[str, Forward] = {}
+        self.breaks: list[list[State]] = []
+        self.continues: list[list[State]] = []
+        self.no_grad = False
+        self.loop_stack: list[int] = []
+        self.loop_counter = 0
+        self.step_loops: set[int | None] = set()
+        self.has_step = False
+        self.backward_taint: set[str] = set()
+        self.returns: list[Value] = []
+        self.return_states: list[State] = []
+        self.requirement_paths: dict[str, set[str]] = {}
+        self.evidence_names = _module_evidence_names(self.fn.body)
+        self.in_init = self.fn.name == "__init__"
+        self.framework_managed = self._framework_managed()
+        self.param_taints: dict[str, int] = {}
+        self.evaluation_like = K.is_evaluation_name(self.fn.name)
+
+    # ================================================================== driver
+
+    def run(self) -> FunctionResult:
+        state = State()
+        for i, param in enumerate(self.fn.params):
+            obj = f"E:{param.name}"
+            taint = f"P:{i}"
+            self.param_taints[taint] = i
+            state.vars[self._var_key(param.name)] = Value(objs=frozenset({obj}), taint=frozenset({taint}))
+        if self.fn.kind in ("instance",) and self.fn.params:
+            pass  # `self` is the first parameter: an entry object like the others.
+        for dec in self.fn.decorators:
+            if self._is_no_grad_ctx(dec, state):
+                self.no_grad = True
+        if self.framework_managed:
+            # Lightning sets the mode before calling its hooks; treat `self` as of unknown mode.
+            state.modes["E:self"] = M.only(M.UNKNOWN, self._origin(self.fn.loc, "the framework"))
+        end = self.block(self.fn.body, state)
+        exits = [s for s in (end, *self.return_states) if s is not None]
+        exit_state = _join_all(exits) if exits else State()
+        if end is not None:
+            self.returns.append(NOTHING)
+        return FunctionResult(self._summary(exit_state), self._finish_forwards())
+
+    def _framework_managed(self) -> bool:
+        if self.fn.class_qualname is None or self.fn.name not in K.FRAMEWORK_STEP_METHODS:
+            return False
+        class_key = func_key(self.module, self.fn.class_qualname)
+        return any(b in K.MODE_OWNING_BASES for b in self.ctx.index.external_bases(class_key))
+
+    # ================================================================== statements
+
+    def block(self, stmts: Iterable[ir.Stmt], state: State | None) -> State | None:
+        """Run statements; None means no normal exit (return/raise/break/continue)."""
+        for stmt in stmts:
+            if state is None:
+                return None
+            state = self.stmt(stmt, state)
+        return state
+
+    def stmt(self, stmt: ir.Stmt, state: State) -> State | None:
+        if isinstance(stmt, ir.ExprStmt):
+            self.expr(stmt.expr, state)
+            return state
+        if isinstance(stmt, ir.Assign):
+            value = self.expr(stmt.value, state)
+            for target in stmt.targets:
+                self.assign(target, value, state, stmt.value)
+            return state
+        if isinstance(stmt, ir.If):
+            return self.if_stmt(stmt, state)
+        if isinstance(stmt, ir.Loop):
+            return self.loop(stmt, state)
+        if isinstance(stmt, ir.With):
+            return self.with_stmt(stmt, state)
+        if isinstance(stmt, ir.Try):
+            return self.try_stmt(stmt, state)
+        if isinstance(stmt, ir.Match):
+            self.expr(stmt.subject, state)
+            outs = [self.block(case, state.copy()) for case in stmt.cases]
+            if not stmt.exhaustive:
+                outs.append(state)
+            return self.join_branches(state, [s for s in outs if s is not None])
+        if isinstance(stmt, ir.Return):
+            value = self.expr(stmt.value, state) if stmt.value is not None else NOTHING
+            self._mark_used(value)
+            self.returns.append(value)
+            self.return_states.append(state)
+            return None
+        if isinstance(stmt, ir.Raise):
+            return None
+        if isinstance(stmt, ir.Break):
+            self.breaks[-1].append(state)
+            return None
+        if isinstance(stmt, ir.Continue):
+            self.continues[-1].append(state)
+            return None
+        if isinstance(stmt, ir.Delete):
+            for target in stmt.targets:
+                if isinstance(target, ir.Name):
+                    state.vars.pop(self._var_key(target.id), None)
+            return state
+        if isinstance(stmt, ir.DefStmt):
+            key = func_key(self.module, stmt.qualname)
+            kind = "class" if key in self.ctx.index.classes else "function"
+            state.vars[self._var_key(stmt.name)] = Value(sym=Symbol(kind, key))
+            return state
+        return state
+
+    def if_stmt(self, stmt: ir.If, state: State) -> State | None:
+        saved = self._saved_flag_test(stmt.test, state)
+        self.expr(stmt.test, state)
+        then_state = self.block(stmt.body, state.copy())
+        else_state = self.block(stmt.orelse, state.copy())
+        if saved is not None and then_state is not None:
+            # `if was_training: model.train()` restores the saved mode.
+            objs, mode = saved
+            for obj in objs:
+                if self.mode_of(then_state, obj).kinds() == {M.TRAIN}:
+                    self.set_mode(then_state, obj, mode)
+        branches = [s for s in (then_state, else_state) if s is not None]
+        if not branches:
+            return None
+        return self.join_branches(state, branches)
+
+    def _saved_flag_test(self, test: ir.Expr, state: State) -> tuple[frozenset[str], ModeVal] | None:
+        if isinstance(test, ir.Name):
+            value = state.vars.get(self._var_key(test.id))
+            if value is not None and value.saved is not None:
+                return value.saved
+        return None
+
+    def join_branches(self, before: State, branches: list[State]) -> State:
+        """Join branch states; a reference set to train in one branch and eval in the other (a
+        flag-dependent mode, as in `if is_train: m.train() else: m.eval()`) becomes UNKNOWN."""
+        if len(branches) == 1:
+            return branches[0]
+        joined = _join_all(branches)
+        if len(branches) == 2:
+            a, b = branches
+            for obj in set(a.modes) | set(b.modes):
+                pre = self.mode_of(before, obj)
+                ma, mb = self.mode_of(a, obj), self.mode_of(b, obj)
+                if ma == pre or mb == pre:
+                    continue
+                ka, kb = ma.kinds(), mb.kinds()
+                if {frozenset(ka), frozenset(kb)} == {frozenset({M.TRAIN}), frozenset({M.EVAL})}:
+                    origin = min(ma.train or ma.eval, mb.train or mb.eval)  # type: ignore[type-var]
+                    joined.modes[obj] = M.only(M.UNKNOWN, replace(origin, what="a flag-dependent switch"))
+        return joined
+
+    def loop(self, stmt: ir.Loop, state: State) -> State | None:
+        self.loop_counter += 1
+        loop_id = self.loop_counter
+        if stmt.iter is not None:
+            iter_value = self.expr(stmt.iter, state)
+        else:
+            iter_value = NOTHING
+            self.expr(stmt.test, state)  # type: ignore[arg-type]
+        head = state
+        exits: list[State] = []
+        self.loop_stack.append(loop_id)
+        for _ in range(MAX_LOOP_ITERATIONS):
+            body_state = head.copy()
+            if stmt.target is not None:
+                self.assign(stmt.target, self._element_of(iter_value), body_state, None)
+            self.breaks.append([])
+            self.continues.append([])
+            end = self.block(stmt.body, body_state)
+            breaks = self.breaks.pop()
+            continues = self.continues.pop()
+            exits = breaks
+            back = [s for s in (end, *continues) if s is not None]
+            new_head = _join_all([head, *back]) if back else head
+            if new_head.same(head):
+                break
+            head = new_head
+        self.loop_stack.pop()
+        if stmt.test is not None:
+            self.expr(stmt.test, head)
+        normal = self.block(stmt.orelse, head.copy()) if stmt.orelse else head
+        outs = [s for s in (normal, *exits) if s is not None]
+        if not outs:
+            return None
+        return _join_all(outs)
+
+    def _element_of(self, iterable: Value) -> Value:
+        if iterable.elts is not None:
+            out = NOTHING
+            for elt in iterable.elts:
+                out = out.join(elt)
+            return out
+        # Iterating a container of models (`for m in models`) yields those models.
+        return Value(objs=iterable.objs if iterable.sym is None else frozenset(), taint=iterable.taint)
+
+    def with_stmt(self, stmt: ir.With, state: State) -> State | None:
+        outer = self.no_grad
+        for ctx_expr, target in stmt.items:
+            value = self.expr(ctx_expr, state)
+            if self._is_no_grad_ctx(ctx_expr, state):
+                self.no_grad = True
+            elif self._is_grad_enabling_ctx(ctx_expr):
+                self.no_grad = False
+            if target is not None:
+                self.assign(target, value, state, ctx_expr)
+        end = self.block(stmt.body, state)
+        self.no_grad = outer
+        return end
+
+    def try_stmt(self, stmt: ir.Try, state: State) -> State | None:
+        before = state.copy()
+        body_end = self.block(stmt.body, state)
+        outs: list[State] = []
+        if body_end is not None:
+            normal = self.block(stmt.orelse, body_end) if stmt.orelse else body_end
+            if normal is not None:
+                outs.append(normal)
+        handler_entry = _join_all([before, body_end]) if body_end is not None else before
+        for handler in stmt.handlers:
+            out = self.block(handler, handler_entry.copy())
+            if out is not None:
+                outs.append(out)
+        if not outs:
+            if stmt.finalbody:
+                self.block(stmt.finalbody, handler_entry.copy())
+            return None
+        joined = _join_all(outs)
+        if stmt.finalbody:
+            return self.block(stmt.finalbody, joined)
+        return joined
+
+    # ================================================================== assignment
+
+    def assign(self, target: ir.Expr, value: Value, state: State, source: ir.Expr | None) -> None:
+        if isinstance(target, ir.Name):
+            key = self._var_key(target.id)
+            if target.id in self.evidence_names:
+                self._upgrade_evidence(value, state)
+            state.vars[key] = value
+        elif isinstance(target, ir.Attr):
+            holders = self.expr(target.value, state)
+            if holders.objs:
+                if value.objs and f"{_path_text(target)}" in self.evidence_names:
+                    self._upgrade_evidence(value, state)
+                for holder in holders.objs:
+                    # A strong update when there is one holder; otherwise add to what was there.
+                    key = (holder, target.attr)
+                    if len(holders.objs) == 1:
+                        state.fields[key] = value.objs
+                        _drop_children(state.modes, f"{holder}.{target.attr}")
+                    else:
+                        state.fields[key] = state.fields.get(key, frozenset()) | value.objs
+        elif isinstance(target, ir.Seq):
+            elements = value.elts
+            starred = any(isinstance(e, ir.Starred) for e in target.elts)
+            for i, elt in enumerate(target.elts):
+                if elements is not None and not starred and len(elements) == len(target.elts):
+                    part = elements[i]
+                else:
+                    part = Value(taint=value.taint)
+                self.assign(elt, part, state, None)
+        elif isinstance(target, ir.Starred):
+            self.assign(target.value, Value(taint=value.taint), state, None)
+        elif isinstance(target, ir.Subscript):
+            self.expr(target.value, state)
+            self.expr(target.index, state)
+
+    def _upgrade_evidence(self, value: Value, state: State) -> None:
+        """A constructed object of an unknown class used as a module (`.parameters()`, `.eval()`):
+        it is a module, in train mode from construction."""
+        for obj in value.objs:
+            info = self.ctx.allocs.get(obj)
+            if info is not None and info.is_module is None:
+                self.ctx.allocs[obj] = replace(info, is_module=True)
+                current = state.modes.get(obj)
+                if current is not None and current.kinds() == {M.UNKNOWN}:
+                    state.modes[obj] = M.only(M.TRAIN, replace(current.unknown, explicit=False))  # type: ignore[arg-type]
+
+    # ================================================================== names and objects
+
+    def _var_key(self, name: str) -> str:
+        if self.is_module_body:
+            return f"G:{self.module}|{name}"
+        if name in self.fn.global_names:
+            return f"G:{self.module}|{name}"
+        return name
+
+    def read_name(self, name: str, state: State) -> Value:
+        key = self._var_key(name)
+        value = state.vars.get(key)
+        if value is not None:
+            return value
+        if self.is_module_body or name in self.fn.local_names:
+            # A local read before any assignment we saw (loop variables, comprehension names).
+            if self.is_module_body:
+                sym = self.ctx.index.lookup_global(self.module, name)
+                if sym is not None and sym.kind != "global":
+                    return Value(sym=sym)
+                for binding in reversed(self.facts.imports):
+                    if binding.local == name:
+                        return Value(sym=self.ctx.index.resolve_import(binding, self.facts))
+            return NOTHING
+        for binding in reversed(self.fn.imports):
+            if binding.local == name:
+                return Value(sym=self.ctx.index.resolve_import(binding, self.facts))
+        parent = self.fn.parent
+        while parent is not None:
+            parent_fn = self.ctx.index.functions.get(func_key(self.module, parent))
+            if parent_fn is None:
+                break
+            if name in parent_fn.local_names:
+                key = f"C:{parent}|{name}"
+                return self._entry_var(key, state)
+            parent = parent_fn.parent
+        sym = self.ctx.index.lookup_global(self.module, name)
+        if sym is None:
+            return NOTHING
+        if sym.kind == "global":
+            return self._entry_var(sym.target, state)
+        return Value(sym=sym)
+
+    def _entry_var(self, key: str, state: State) -> Value:
+        value = state.vars.get(key)
+        if value is None:
+            value = Value(objs=frozenset({f"E:{key}"}))
+            state.vars[key] = value
+        return value
+
+    def attr_objs(self, state: State, objs: frozenset[str], attr: str) -> frozenset[str]:
+        out: set[str] = set()
+        for obj in objs:
+            bound = state.fields.get((obj, attr))
+            if bound is not None:
+                out |= bound
+            else:
+                out.add(f"{obj}.{attr}")
+        return frozenset(out)
+
+    def mode_of(self, state: State, obj: str) -> ModeVal:
+        mode = state.modes.get(obj)
+        if mode is not None:
+            return mode
+        if obj.startswith("E:"):
+            parent = _parent(obj)
+            if parent is None:
+                return M.entry(obj[2:])
+            # A sub-reference of an entry object has its own entry mode unless the parent was switched.
+            parent_mode = state.modes.get(parent)
+            if parent_mode is not None or _has_set_ancestor(state.modes, parent):
+                return self.mode_of(state, parent)
+            return M.entry(obj[2:])
+        parent = _parent(obj)
+        if parent is not None:
+            return self.mode_of(state, parent)
+        return M.only(M.UNKNOWN, Origin(self.path, 0, 0, "an unknown value"))
+
+    def mode_of_all(self, state: State, objs: Iterable[str]) -> ModeVal:
+        out = M.BOTTOM
+        for obj in objs:
+            out = out.join(self.mode_of(state, obj))
+        return out
+
+    def set_mode(self, state: State, obj: str, mode: ModeVal, strong: bool = True) -> None:
+        if not strong:
+            mode = self.mode_of(state, obj).join(mode)
+        state.modes[obj] = mode
+        # train()/eval() recurse into children: their own settings are overwritten.
+        _drop_children(state.modes, obj)
+
+    def info_of(self, obj: str) -> ObjInfo | None:
+        root = root_of(obj)
+        return self.ctx.allocs.get(root)
+
+    # ================================================================== expressions
+
+    def expr(self, node: ir.Expr | None, state: State) -> Value:
+        if node is None:
+            return NOTHING
+        if isinstance(node, ir.Name):
+            return self.read_name(node.id, state)
+        if isinstance(node, ir.Attr):
+            return self.attribute(node, state)
+        if isinstance(node, ir.Call):
+            return self.call(node, state)
+        if isinstance(node, ir.Const):
+            return _const(node.value)
+        if isinstance(node, ir.Seq):
+            elts = tuple(self.expr(e, state) for e in node.elts)
+            objs: frozenset[str] = frozenset()
+            taint: frozenset[str] = frozenset()
+            for v in elts:
+                objs |= v.objs
+                taint |= v.taint
+            return Value(objs=objs, taint=taint, elts=elts)
+        if isinstance(node, ir.Subscript):
+            base = self.expr(node.value, state)
+            self.expr(node.index, state)
+            # `models[i]`, `outputs["logits"]`: an element of the container.
+            return Value(objs=base.objs if base.sym is None else frozenset(), taint=base.taint)
+        if isinstance(node, ir.Starred):
+            return self.expr(node.value, state)
+        if isinstance(node, ir.IfExp):
+            self.expr(node.test, state)
+            a = state.copy()
+            b = state.copy()
+            va = self.expr(node.body, a)
+            vb = self.expr(node.orelse, b)
+            merged = self.join_branches(state, [a, b])
+            _replace_state(state, merged)
+            return va.join(vb)
+        if isinstance(node, ir.Not):
+            inner = self.expr(node.operand, state)
+            return Value(taint=inner.taint)
+        if isinstance(node, ir.Other):
+            taint: frozenset[str] = frozenset()
+            for child in node.children:
+                v = self.expr(child, state)
+                if v.taint:
+                    self._mark_used(v)
+                taint |= v.taint
+            return Value(taint=taint)
+        return NOTHING
+
+    def attribute(self, node: ir.Attr, state: State) -> Value:
+        base = self.expr(node.value, state)
+        if base.sym is not None:
+            sym = self.ctx.index.resolve_dotted(base.sym, [node.attr])
+            if sym.kind == "global":
+                return self._entry_var(sym.target, state)
+            if sym.kind != "unknown":
+                return Value(sym=sym)
+            return NOTHING
+        if node.attr == "training" and base.objs:
+            return Value(saved=(base.objs, self.mode_of_all(state, base.objs)))
+        if node.attr in K.SHAPE_ATTRS and base.taint:
+            self._mark(base.taint, shape_used=True)
+            return NOTHING
+        if not base.objs:
+            return Value(taint=base.taint)
+        return Value(objs=self.attr_objs(state, base.objs, node.attr), taint=base.taint)
+
+    # ------------------------------------------------------------------ calls
+
+    def call(self, node: ir.Call, state: State) -> Value:
+        func = node.func
+        if isinstance(func, ir.Attr):
+            recv = self.expr(func.value, state)
+            if recv.sym is not None:
+                sym = self.ctx.index.resolve_dotted(recv.sym, [func.attr])
+                if sym.kind == "global":
+                    return self.call_objects(node, self._entry_var(sym.target, state), state)
+                return self.call_symbol(node, sym, state, None)
+            return self.method_call(node, func.attr, recv, state)
+        callee = self.expr(func, state)
+        if callee.sym is not None:
+            return self.call_symbol(node, callee.sym, state, None)
+        return self.call_objects(node, callee, state)
+
+    def eval_args(self, node: ir.Call, state: State) -> tuple[list[Value], dict[str, Value]]:
+        args = [self.expr(a, state) for a in node.args]
+        kwargs = {k: self.expr(v, state) for k, v in node.kwargs}
+        return args, kwargs
+
+    def call_symbol(self, node: ir.Call, sym: Symbol, state: State, recv: Value | None) -> Value:
+        if sym.kind == "function":
+            args, kwargs = self.eval_args(node, state)
+            return self.call_project(node, sym.target, args, kwargs, recv, state)
+        if sym.kind == "class":
+            args, kwargs = self.eval_args(node, state)
+            return self.construct_project(node, sym.target, args, kwargs, state)
+        if sym.kind == "external":
+            return self.call_external(node, sym.target, state)
+        args, kwargs = self.eval_args(node, state)
+        if sym.kind == "builtin" and sym.target in ("getattr",) and args:
+            return Value(objs=args[0].objs)
+        return self._opaque_result(args, kwargs)
+
+    def _opaque_result(self, args: list[Value], kwargs: dict[str, Value], recv: Value | None = None) -> Value:
+        taint: frozenset[str] = frozenset()
+        for v in (*args, *kwargs.values(), *((recv,) if recv is not None else ())):
+            if v.taint:
+                self._mark_used(v)
+            taint |= v.taint
+        return Value(taint=taint)
+
+    # ------------------------------------------------------------------ method calls on objects
+
+    def method_call(self, node: ir.Call, meth: str, recv: Value, state: State) -> Value:
+        # Project method through the receiver's class.
+        target = self._resolve_method(recv, meth, state)
+        if target is not None and not (meth in ("train", "eval") and self._is_module_objs(recv)):
+            args, kwargs = self.eval_args(node, state)
+            return self.call_project(node, target, args, kwargs, recv, state)
+        if meth in ("train", "eval") and recv.objs and self._may_be_module(recv):
+            return self.mode_call(node, meth, recv, state)
+        args, kwargs = self.eval_args(node, state)
+        if meth == "backward":
+            self._training_step(recv.taint)
+            return NOTHING
+        if meth == "step" and self._is_optimizer(recv, node, state):
+            self._training_step(frozenset())
+            return NOTHING
+        if meth == "forward" and recv.objs:
+            return self.forward(node, recv, args, kwargs, state)
+        if meth in ("load_state_dict", "load_weights", "load_pretrained"):
+            state.loaded = state.loaded | recv.objs
+            self._mark_used_all(args)
+            return NOTHING
+        if meth in ("parameters", "named_parameters"):
+            return Value(params_of=recv.objs)
+        if meth in ("modules", "children", "named_modules", "named_children"):
+            # Submodules of unknown type: switching them must not change the model's own mode.
+            return NOTHING
+        if meth in ("detach", "item", "tolist", "numpy"):
+            return NOTHING
+        if meth in K.SELF_RETURNING_METHODS and recv.objs:
+            self._mark_used_all(args)
+            return Value(objs=recv.objs, taint=recv.taint)
+        if meth in K.INFERENCE_OPS and recv.taint:
+            self._mark(recv.taint, inference_hint=True)
+        if recv.objs and self._is_mode_owner_call(recv, meth):
+            for v in (*args, *kwargs.values()):
+                self._make_unknown(v.objs, state, node, f"`{meth}()`")
+        elif K.may_change_mode(meth):
+            for v in (*args, *kwargs.values()):
+                self._make_unknown(v.objs, state, node, f"`{meth}()`")
+        if meth == "backward" or meth in ("manual_backward",):
+            pass
+        if meth in ("manual_backward",) or (meth == "backward" and args):
+            for v in args:
+                self._training_step(v.taint)
+        return self._opaque_result(args, kwargs, recv)
+
+    def _is_mode_owner_call(self, recv: Value, meth: str) -> bool:
+        """`trainer.fit(model)`, `trainer.validate(model)` on a framework trainer: it owns the mode."""
+        for obj in recv.objs:
+            info = self.info_of(obj)
+            if info is not None and K.is_non_module_class_name(info.label.rstrip("()")):
+                return True
+        return False
+
+    def _resolve_method(self, recv: Value, meth: str, state: State) -> str | None:
+        for obj in sorted(recv.objs):
+            class_key = self._class_of(obj)
+            if class_key is not None:
+                target = self.ctx.index.find_method(class_key, meth)
+                if target is not None:
+                    return target
+        return None
+
+    def _class_of(self, obj: str) -> str | None:
+        if obj == "E:self" and self.fn.class_qualname is not None and self.fn.kind == "instance":
+            return func_key(self.module, self.fn.class_qualname)
+        return self.ctx.alloc_classes.get(obj)
+
+    def _is_module_objs(self, recv: Value) -> bool:
+        for obj in recv.objs:
+            class_key = self._class_of(obj)
+            if class_key is not None and self.ctx.index.class_props(class_key)[0] is not False:
+                return True
+        return False
+
+    def _may_be_module(self, recv: Value) -> bool:
+        for obj in recv.objs:
+            class_key = self._class_of(obj)
+            if class_key is not None:
+                if self.ctx.index.class_props(class_key)[0] is False:
+                    continue
+                return True
+            info = self.info_of(obj)
+            if info is not None and (info.is_module is False or info.optimizer):
+                continue
+            return True
+        return False
+
+    def _is_optimizer(self, recv: Value, node: ir.Call, state: State) -> bool:
+        for obj in recv.objs:
+            info = self.info_of(obj)
+            if info is not None and info.optimizer:
+                return True
+        assert isinstance(node.func, ir.Attr)
+        name = _path_text(node.func.value) or ""
+        last = name.rsplit(".", 1)[-1]
+        if K.SCALER_NAME.search(last) and node.args:
+            return True
+        return bool(last) and bool(K.OPTIMIZER_NAME.search(last)) and "sched" not in last.lower()
+
+    def mode_call(self, node: ir.Call, meth: str, recv: Value, state: State) -> Value:
+        args, kwargs = self.eval_args(node, state)
+        label = _path_text(node.func.value) if isinstance(node.func, ir.Attr) else None  # type: ignore[union-attr]
+        label = label or "model"
+        origin = self._origin(node.loc, f"{label}.{meth}()")
+        strong = len(recv.objs) == 1
+        if meth == "eval":
+            new: ModeVal | None = M.only(M.EVAL, origin)
+        else:
+            flag = args[0] if args else kwargs.get("mode")
+            if flag is None:
+                new = M.only(M.TRAIN, origin)
+            elif flag.is_const and isinstance(flag.const, bool):
+                what = f"{label}.train({flag.const})"
+                new = M.only(M.TRAIN if flag.const else M.EVAL, replace(origin, what=what))
+            elif flag.saved is not None:
+                new = flag.saved[1]
+            else:
+                new = M.only(M.UNKNOWN, replace(origin, what=f"{label}.train(<flag>)"))
+        for obj in recv.objs:
+            self.set_mode(state, obj, new, strong)  # type: ignore[arg-type]
+        return Value(objs=recv.objs, taint=recv.taint)
+
+    # ------------------------------------------------------------------ calling objects (forwards)
+
+    def call_objects(self, node: ir.Call, callee: Value, state: State) -> Value:
+        args, kwargs = self.eval_args(node, state)
+        if callee.objs and not self._is_optimizer_objs(callee):
+            return self.forward(node, callee, args, kwargs, state)
+        return self._opaque_result(args, kwargs, callee)
+
+    def _is_optimizer_objs(self, value: Value) -> bool:
+        return any((info := self.info_of(o)) is not None and info.optimizer for o in value.objs)
+
+    def forward(self, node: ir.Call, model: Value, args: list[Value], kwargs: dict[str, Value], state: State) -> Value:
+        for v in (*args, *kwargs.values()):
+            if v.taint:
+                self._mark_used(v)
+        fid = f"{self.path}:{node.loc.line}:{node.loc.col}"
+        label = _path_text(node.func.value if isinstance(node.func, ir.Attr) and node.func.attr == "forward" else node.func) or "model"
+        mode = self.mode_of_all(state, model.objs)
+        fwd = self.forwards.get(fid)
+        loop = self.loop_stack[-1] if self.loop_stack else None
+        optimized = bool(model.objs & state.optimized)
+        loaded = bool(model.objs & state.loaded)
+        if fwd is None:
+            fwd = Forward(
+                fid=fid,
+                path=self.path,
+                loc=node.loc,
+                function=self.display,
+                label=label,
+                objs=model.objs,
+                mode=mode,
+                no_grad=self.no_grad,
+                in_init=self.in_init,
+                inference_hint=self.evaluation_like,
+                loop=loop,
+                optimized=optimized,
+                loaded=loaded,
+            )
+            self.forwards[fid] = fwd
+        else:
+            fwd.mode = fwd.mode.join(mode)
+            fwd.objs = fwd.objs | model.objs
+            fwd.no_grad = fwd.no_grad and self.no_grad
+            fwd.optimized = fwd.optimized or optimized
+            fwd.loaded = fwd.loaded or loaded
+        return Value(taint=frozenset({fid}))
+
+    # ------------------------------------------------------------------ project calls
+
+    def call_project(
+        self,
+        node: ir.Call,
+        key: str,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        recv: Value | None,
+        state: State,
+    ) -> Value:
+        fn = self.ctx.index.functions.get(key)
+        if fn is None:
+            return self._opaque_result(args, kwargs)
+        if self.on_call is not None:
+            self.on_call(key)
+        summary = self.ctx.summary(key)
+        bound = _bind(fn, args, kwargs, recv, node.has_star)
+        self._mark_used_all([*args, *kwargs.values()])
+        return self.apply_summary(node, key, fn, summary, bound, state)
+
+    def construct_project(
+        self, node: ir.Call, class_key: str, args: list[Value], kwargs: dict[str, Value], state: State
+    ) -> Value:
+        cls = self.ctx.index.classes[class_key]
+        obj = self._alloc_id(node)
+        info = self.ctx.class_info(class_key, f"{cls.name}()")
+        self.ctx.allocs[obj] = info
+        self.ctx.alloc_classes[obj] = class_key
+        origin = self._origin(node.loc, f"{cls.name}()", explicit=False)
+        if info.is_module is True:
+            state.modes[obj] = M.only(M.TRAIN, origin)
+        else:
+            state.modes[obj] = M.only(M.UNKNOWN, origin)
+        _drop_children(state.modes, obj)
+        init = self.ctx.index.find_method(class_key, "__init__")
+        value = Value(objs=frozenset({obj}))
+        if init is not None:
+            self.call_project(node, init, args, kwargs, value, state)
+        else:
+            self._mark_used_all([*args, *kwargs.values()])
+        return value
+
+    def apply_summary(
+        self,
+        node: ir.Call,
+        key: str,
+        fn: ir.FunctionFacts,
+        summary: Summary,
+        bound: dict[str, Value],
+        state: State,
+    ) -> Value:
+        callee = f"{fn.name}()"
+        pre = state.copy()
+
+        def resolve(path: str) -> frozenset[str]:
+            return self._resolve_entry_path(path, bound, pre)
+
+        # Mode effects, parents before children.
+        for path, mode in sorted(summary.effects, key=lambda e: (e[0].count("."), e[0])):
+            objs = resolve(path)
+            if not objs:
+                continue
+            strong = len(objs) == 1
+            for obj in objs:
+                new = self._instantiate_mode(mode, pre, obj, resolve, callee, node)
+                self.set_mode(state, obj, new, strong)
+        for holder_path, attr, values in summary.fields:
+            holders = resolve(holder_path)
+            vals: set[str] = set()
+            for v in values:
+                vals |= resolve(v[2:]) if v.startswith("E:") else {v}
+            for holder in holders:
+                state.fields[(holder, attr)] = frozenset(vals)
+        for obj, mode in summary.fresh_modes:
+            if obj not in state.modes:
+                state.modes[obj] = self._through(mode, callee, node)
+        for path in summary.loaded:
+            state.loaded = state.loaded | resolve(path)
+        for path in summary.optimized:
+            state.optimized = state.optimized | resolve(path)
+        if summary.has_step:
+            self._training_step(frozenset())
+        for index in summary.backward_params:
+            if index < len(fn.params):
+                value = bound.get(fn.params[index].name)
+                if value is not None:
+                    self._training_step(value.taint)
+        ret_objs: set[str] = set()
+        for obj in summary.returns:
+            ret_objs |= resolve(obj[2:]) if obj.startswith("E:") else {obj}
+        taint: set[str] = set()
+        for req in summary.requirements:
+            fid = self._instantiate_requirement(req, callee, node, resolve, pre)
+            if fid is not None and req.returned:
+                taint.add(fid)
+        for path in summary.returns_forward_of:
+            value = bound.get(path)
+            if value is not None:
+                taint |= value.taint
+        return Value(objs=frozenset(ret_objs), taint=frozenset(taint))
+
+    def _resolve_entry_path(self, path: str, bound: dict[str, Value], state: State) -> frozenset[str]:
+        if path.startswith("G:") or path.startswith("C:"):
+            bar = path.index("|")
+            dot = path.find(".", bar)
+            root, rest = (path, "") if dot < 0 else (path[:dot], path[dot + 1 :])
+            if root.startswith("C:"):
+                scope, name = root[2:].split("|", 1)
+                if scope == self.fn.qualname:
+                    objs = state.vars.get(name, NOTHING).objs
+                else:
+                    objs = self._entry_var(root, state).objs
+            else:
+                module, name = root[2:].split("|", 1)
+                if module == self.module and not self.is_module_body and name in self.fn.local_names and name not in self.fn.global_names:
+                    objs = self._entry_var(root, state).objs
+                else:
+                    objs = self._entry_var(root, state).objs
+        else:
+            root, _, rest = path.partition(".")
+            value = bound.get(root)
+            objs = value.objs if value is not None else frozenset()
+        for attr in rest.split(".") if rest else ():
+            objs = self.attr_objs(state, objs, attr)
+        return objs
+
+    def _instantiate_mode(
+        self,
+        mode: ModeVal,
+        pre: State,
+        obj: str,
+        resolve: Callable[[str], frozenset[str]],
+        callee: str,
+        node: ir.Call,
+    ) -> ModeVal:
+        out = self._through(mode.without(M.ENTRY), callee, node)
+        if mode.entry is not None:
+            entry_objs = resolve(mode.entry.what)
+            out = out.join(self.mode_of_all(pre, entry_objs or {obj}))
+        return out
+
+    def _through(self, mode: ModeVal, callee: str, node: ir.Call) -> ModeVal:
+        kwargs = {}
+        for kind in (M.TRAIN, M.EVAL, M.UNKNOWN):
+            origin = mode.get(kind)
+            if origin is not None:
+                kwargs[kind] = origin.through(callee, self.path, node.loc.line)
+        return ModeVal(entry=mode.entry, **kwargs)
+
+    def _instantiate_requirement(
+        self,
+        req: Requirement,
+        callee: str,
+        node: ir.Call,
+        resolve: Callable[[str], frozenset[str]],
+        pre: State,
+    ) -> str | None:
+        objs = resolve(req.path)
+        if not objs:
+            return None
+        fid = f"{req.fid}@{self.path}:{node.loc.line}:{node.loc.col}"
+        mode = self.mode_of_all(pre, objs)
+        loop = self.loop_stack[-1] if self.loop_stack else None
+        via = ((callee, self.path, node.loc.line), *req.via)
+        existing = self.forwards.get(fid)
+        if existing is not None:
+            existing.mode = existing.mode.join(mode)
+            existing.objs = existing.objs | objs
+            existing.no_grad = existing.no_grad and (req.no_grad or self.no_grad)
+            existing.loaded = existing.loaded or bool(objs & pre.loaded)
+            return fid
+        self.forwards[fid] = Forward(
+            fid=fid,
+            path=req.file,
+            loc=req.loc,
+            function=req.function,
+            label=req.label,
+            objs=objs,
+            mode=mode,
+            no_grad=req.no_grad or self.no_grad,
+            in_init=req.in_init,
+            inference_hint=req.inference_hint,
+            trained=req.trained,
+            value_used=req.value_used,
+            shape_used=req.shape_used,
+            loop=loop,
+            via=via,
+            optimized=bool(objs & pre.optimized),
+            loaded=bool(objs & pre.loaded),
+        )
+        return fid
+
+    # ------------------------------------------------------------------ external calls
+
+    def call_external(self, node: ir.Call, qualname: str, state: State) -> Value:
+        args, kwargs = self.eval_args(node, state)
+        last = qualname.rsplit(".", 1)[-1]
+        if qualname in K.MODE_SHARING_WRAPPERS and args:
+            return Value(objs=args[0].objs, taint=args[0].taint)
+        if qualname == "copy.deepcopy" and args:
+            return self._deepcopy(node, args[0], state)
+        if qualname in K.UNKNOWN_MODE_LOADERS:
+            return self._alloc_unknown(node, state)
+        if K.is_optimizer_class(qualname):
+            obj = self._alloc_id(node)
+            self.ctx.allocs[obj] = ObjInfo(label=f"{last}()", is_module=False, sensitive=False, optimizer=True)
+            for v in (*args, *kwargs.values()):
+                state.optimized = state.optimized | v.params_of
+            return Value(objs=frozenset({obj}))
+        if qualname in ("torch.autograd.backward",) and args:
+            self._training_step(args[0].taint)
+            return NOTHING
+        if qualname.endswith(".from_pretrained"):
+            return self._alloc_module(node, state, qualname, M.EVAL, weights=True)
+        if K.is_factory(qualname):
+            weights = _pretrained_kwargs(kwargs)
+            return self._alloc_module(node, state, qualname, M.TRAIN, weights=weights)
+        nn_class = K.torch_nn_class(qualname)
+        if nn_class is not None:
+            if nn_class in K.TORCH_NN_CONTAINERS:
+                sensitive = any(self._objs_sensitive(v.objs) for v in args) or bool(kwargs)
+            else:
+                sensitive = nn_class in K.SENSITIVE_TORCH_NN or (
+                    nn_class in ("LSTM", "GRU", "RNN", "MultiheadAttention") and _nonzero(kwargs.get("dropout"))
+                )
+            return self._alloc_module(node, state, qualname, M.TRAIN, sensitive=sensitive)
+        if last in K.INFERENCE_OPS or qualname in ("torch.nn.functional.softmax", "torch.max"):
+            for v in args:
+                if v.taint:
+                    self._mark(v.taint, inference_hint=True)
+        if last[:1].isupper():
+            kind = external_class_kind(qualname)
+            obj = self._alloc_id(node)
+            if kind == "not-module":
+                self.ctx.allocs[obj] = ObjInfo(label=f"{last}()", is_module=False, sensitive=False)
+                state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, f"{last}()"))
+                if K.is_non_module_class_name(qualname):
+                    for v in (*args, *kwargs.values()):
+                        self._make_unknown(v.objs, state, node, f"`{last}`")
+            else:
+                self.ctx.allocs[obj] = ObjInfo(label=f"{last}()", is_module=None, sensitive=True)
+                state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, f"{last}()", explicit=False))
+            _drop_children(state.modes, obj)
+            self._mark_used_all([*args, *kwargs.values()])
+            return Value(objs=frozenset({obj}))
+        if K.may_change_mode(last):
+            for v in (*args, *kwargs.values()):
+                self._make_unknown(v.objs, state, node, f"`{last}()`")
+        if qualname.startswith("torch.") and qualname.rsplit(".", 1)[-1] in K.INFERENCE_OPS:
+            pass
+        result = self._opaque_result(args, kwargs)
+        if qualname.startswith("torch.") or qualname.startswith("numpy."):
+            return result
+        # An unknown function's result: not a model we know anything about.
+        return result
+
+    def _deepcopy(self, node: ir.Call, source: Value, state: State) -> Value:
+        obj = self._alloc_id(node)
+        infos = [self.info_of(o) for o in source.objs]
+        known = [i for i in infos if i is not None]
+        base = known[0] if known else ObjInfo(label="deepcopy()", is_module=None, sensitive=True)
+        self.ctx.allocs[obj] = replace(base, label=f"deepcopy({_label_of(source) or ''})".replace("()", "()"))
+        if source.objs:
+            state.modes[obj] = self.mode_of_all(state, source.objs)
+            if source.objs & state.loaded:
+                state.loaded = state.loaded | {obj}
+        else:
+            state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, "deepcopy()"))
+        return Value(objs=frozenset({obj}))
+
+    def _alloc_unknown(self, node: ir.Call, state: State) -> Value:
+        obj = self._alloc_id(node)
+        self.ctx.allocs[obj] = ObjInfo(label="a loaded object", is_module=None, sensitive=True)
+        state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, "a loaded object"))
+        return Value(objs=frozenset({obj}))
+
+    def _alloc_module(
+        self,
+        node: ir.Call,
+        state: State,
+        qualname: str,
+        kind: str,
+        weights: bool = False,
+        sensitive: bool = True,
+    ) -> Value:
+        obj = self._alloc_id(node)
+        label = f"{qualname.rsplit('.', 1)[-1]}()"
+        if qualname.endswith(".from_pretrained"):
+            label = f"{qualname.split('.')[-2]}.from_pretrained()"
+        self.ctx.allocs[obj] = ObjInfo(label=label, is_module=True, sensitive=sensitive, weights=weights)
+        state.modes[obj] = M.only(kind, self._origin(node.loc, label, explicit=kind == M.EVAL))
+        _drop_children(state.modes, obj)
+        if weights:
+            state.loaded = state.loaded | {obj}
+        return Value(objs=frozenset({obj}))
+
+    def _objs_sensitive(self, objs: frozenset[str]) -> bool:
+        for obj in objs:
+            info = self.info_of(obj)
+            if info is None or info.sensitive:
+                return True
+        return False
+
+    def _make_unknown(self, objs: frozenset[str], state: State, node: ir.Call, what: str) -> None:
+        for obj in objs:
+            info = self.info_of(obj)
+            if info is not None and (info.is_module is False or info.optimizer):
+                continue
+            if obj.startswith("E:") and self.mode_of(state, obj).kinds() == {M.ENTRY}:
+                # Keep the caller's view: an unknown callee is assumed to leave entry modes alone.
+                state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, what))
+                continue
+            state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, what))
+            _drop_children(state.modes, obj)
+
+    # ================================================================== training steps and taint
+
+    def _training_step(self, taint: frozenset[str]) -> None:
+        self.has_step = True
+        self.step_loops.add(self.loop_stack[-1] if self.loop_stack else None)
+        self.backward_taint |= taint
+
+    def _mark(self, taint: frozenset[str], **flags: bool) -> None:
+        for fid in taint:
+            fwd = self.forwards.get(fid)
+            if fwd is not None:
+                for name, value in flags.items():
+                    if value:
+                        setattr(fwd, name, True)
+
+    def _mark_used(self, value: Value) -> None:
+        self._mark(value.taint, value_used=True)
+
+    def _mark_used_all(self, values: Iterable[Value]) -> None:
+        for v in values:
+            if v.taint:
+                self._mark_used(v)
+
+    def _finish_forwards(self) -> list[Forward]:
+        for fid in self.backward_taint:
+            fwd = self.forwards.get(fid)
+            if fwd is not None:
+                fwd.trained = True
+        for fwd in self.forwards.values():
+            if not fwd.no_grad and not fwd.inference_hint and fwd.loop is not None and fwd.loop in self.step_loops:
+                fwd.trained = True
+        return list(self.forwards.values())
+
+    # ================================================================== contexts
+
+    def _is_no_grad_ctx(self, expr: ir.Expr, state: State) -> bool:
+        target = expr.func if isinstance(expr, ir.Call) else expr
+        qual = self._qualify(target)
+        if qual in K.NO_GRAD_CONTEXTS:
+            return True
+        if qual in ("torch.set_grad_enabled", "torch.autograd.set_grad_enabled") and isinstance(expr, ir.Call):
+            return bool(expr.args) and isinstance(expr.args[0], ir.Const) and expr.args[0].value is False
+        return False
+
+    def _is_grad_enabling_ctx(self, expr: ir.Expr) -> bool:
+        target = expr.func if isinstance(expr, ir.Call) else expr
+        qual = self._qualify(target)
+        if qual in ("torch.enable_grad", "torch.autograd.enable_grad"):
+            return True
+        if qual in ("torch.set_grad_enabled", "torch.autograd.set_grad_enabled") and isinstance(expr, ir.Call):
+            return not (expr.args and isinstance(expr.args[0], ir.Const) and expr.args[0].value is False)
+        return False
+
+    def _qualify(self, expr: ir.Expr) -> str | None:
+        name = dotted_name(expr)
+        if name is None:
+            return None
+        sym = self.ctx.index.static_symbol(expr, self.facts, self.fn)
+        if sym.kind == "external":
+            return sym.target
+        return None
+
+    # ================================================================== helpers
+
+    def _origin(self, loc: Loc, what: str, explicit: bool = True) -> Origin:
+        return Origin(self.path, loc.line, loc.col, what, explicit)
+
+    def _alloc_id(self, node: ir.Call) -> str:
+        return f"N:{self.path}:{node.loc.line}:{node.loc.col}"
+
+    # ================================================================== summary
+
+    def _summary(self, exit_state: State) -> Summary:
+        effects: list[tuple[str, ModeVal]] = []
+        for obj, mode in sorted(exit_state.modes.items()):
+            path = entry_path(obj)
+            if path is None:
+                continue
+            if mode.kinds() == {M.ENTRY} and mode.entry is not None and mode.entry.what == path:
+                continue
+            effects.append((path, mode))
+        fields = []
+        for (holder, attr), values in sorted(exit_state.fields.items()):
+            hpath = entry_path(holder)
+            if hpath is None:
+                continue
+            fields.append((hpath, attr, tuple(sorted(values))))
+        fresh = []
+        seen: set[str] = set()
+        for obj, mode in sorted(exit_state.modes.items()):
+            if obj.startswith("N:") and obj not in seen:
+                seen.add(obj)
+                fresh.append((obj, mode))
+        returns: set[str] = set()
+        returns_forward_of: set[str] = set()
+        for value in self.returns:
+            returns |= value.objs
+        requirements = []
+        for fwd in sorted(self.forwards.values(), key=lambda f: f.fid):
+            if fwd.mode.entry is None or self.framework_managed:
+                continue
+            fwd_returned = any(fwd.fid in v.taint for v in self.returns)
+            for obj in sorted(fwd.objs):
+                path = entry_path(obj)
+                if path is None:
+                    continue
+                requirements.append(
+                    Requirement(
+                        path=path,
+                        fid=fwd.fid,
+                        file=fwd.path,
+                        loc=fwd.loc,
+                        function=fwd.function,
+                        label=fwd.label,
+                        no_grad=fwd.no_grad,
+                        in_init=fwd.in_init,
+                        inference_hint=fwd.inference_hint,
+                        trained=fwd.trained or fwd.fid in self.backward_taint,
+                        value_used=fwd.value_used,
+                        shape_used=fwd.shape_used,
+                        returned=fwd_returned,
+                        via=fwd.via,
+                    )
+                )
+        backward_params = frozenset(self.param_taints[t] for t in self.backward_taint if t in self.param_taints)
+        for value in self.returns:
+            for t in value.taint:
+                if t in self.param_taints:
+                    returns_forward_of.add(self.fn.params[self.param_taints[t]].name)
+        return Summary(
+            effects=tuple(effects),
+            fields=tuple(fields),
+            loaded=frozenset(p for o in exit_state.loaded if (p := entry_path(o)) is not None),
+            optimized=frozenset(p for o in exit_state.optimized if (p := entry_path(o)) is not None),
+            requirements=tuple(requirements),
+            returns=tuple(sorted(returns)),
+            fresh_modes=tuple(fresh),
+            has_step=self.has_step and not self.framework_managed,
+            backward_params=backward_params,
+            returns_forward_of=frozenset(returns_forward_of),
+        )
+
+
+# ====================================================================== module-level helpers
+
+
+def _join_all(states: list[State]) -> State:
+    out = states[0].copy()
+    for other in states[1:]:
+        _join_into(out, other)
+    return out
+
+
+def _join_into(a: State, b: State) -> None:
+    for key, value in b.vars.items():
+        mine = a.vars.get(key)
+        a.vars[key] = value if mine is None else mine.join(value)
+    for key, objs in b.fields.items():
+        mine = a.fields.get(key)
+        a.fields[key] = objs if mine is None else mine | objs
+    keys = set(a.modes) | set(b.modes)
+    a_modes = dict(a.modes)
+    for key in keys:
+        ma = _lookup_mode(a_modes, key)
+        mb = _lookup_mode(b.modes, key)
+        if ma is None:
+            a.modes[key] = mb  # type: ignore[assignment]
+        elif mb is None:
+            a.modes[key] = ma
+        else:
+            a.modes[key] = ma.join(mb)
+    a.loaded = a.loaded | b.loaded
+    a.optimized = a.optimized | b.optimized
+
+
+def _lookup_mode(modes: dict[str, ModeVal], obj: str) -> ModeVal | None:
+    """A mode set on the object or inherited from the nearest ancestor set explicitly."""
+    while True:
+        mode = modes.get(obj)
+        if mode is not None:
+            return mode
+        parent = _parent(obj)
+        if parent is None:
+            if obj.startswith("E:"):
+                return M.entry(obj[2:])
+            return None
+        obj = parent
+
+
+def _parent(obj: str) -> str | None:
+    root = root_of(obj)
+    if root == obj:
+        return None
+    return obj.rsplit(".", 1)[0]
+
+
+def _has_set_ancestor(modes: dict[str, ModeVal], obj: str) -> bool:
+    while obj is not None:
+        if obj in modes:
+            return True
+        obj = _parent(obj)  # type: ignore[assignment]
+    return False
+
+
+def _drop_children(modes: dict[str, ModeVal], obj: str) -> None:
+    prefix = obj + "."
+    for key in [k for k in modes if k.startswith(prefix)]:
+        del modes[key]
+
+
+def _replace_state(target: State, source: State) -> None:
+    target.vars = source.vars
+    target.fields = source.fields
+    target.modes = source.modes
+    target.loaded = source.loaded
+    target.optimized = source.optimized
+
+
+def _bind(
+    fn: ir.FunctionFacts, args: list[Value], kwargs: dict[str, Value], recv: Value | None, has_star: bool
+) -> dict[str, Value]:
+    params = list(fn.params)
+    bound: dict[str, Value] = {}
+    if fn.kind in ("instance", "class") and params:
+        first = params.pop(0)
+        if recv is not None:
+            bound[first.name] = recv
+    positional = [p for p in params if p.kind in ("pos", "posonly")]
+    for param, value in zip(positional, args):
+        if isinstance(value, Value):
+            bound[param.name] = value
+    by_name = {p.name for p in params if p.kind in ("pos", "kwonly")}
+    for name, value in kwargs.items():
+        if name in by_name:
+            bound[name] = value
+    return bound
+
+
+def _pretrained_kwargs(kwargs: dict[str, Value]) -> bool:
+    for name in ("pretrained", "weights", "pretrained_backbone", "checkpoint_path"):
+        value = kwargs.get(name)
+        if value is None:
+            continue
+        if value.is_const and value.const in (False, None, "", 0):
+            continue
+        return True
+    return False
+
+
+def _nonzero(value: Value | None) -> bool:
+    if value is None:
+        return False
+    if value.is_const:
+        return bool(value.const)
+    return True
+
+
+def _path_text(expr: ir.Expr) -> str | None:
+    """Source-like text for a reference (`self.model`, `models[i]`)."""
+    if isinstance(expr, ir.Subscript):
+        inner = _path_text(expr.value)
+        return f"{inner}[...]" if inner else None
+    if isinstance(expr, ir.Call):
+        inner = _path_text(expr.func)
+        return f"{inner}(...)" if inner else None
+    if isinstance(expr, ir.Attr):
+        inner = _path_text(expr.value)
+        return f"{inner}.{expr.attr}" if inner else None
+    if isinstance(expr, ir.Name):
+        return expr.id
+    return None
+
+
+def _label_of(value: Value) -> str | None:
+    return None
+
+
+def _module_evidence_names(body: tuple[ir.Stmt, ...]) -> frozenset[str]:
+    """Names (and `self.x` paths) that have module-only methods called on them in this body."""
+    found: set[str] = set()
+
+    def visit_expr(e: object) -> None:
+        if isinstance(e, ir.Call):
+            if isinstance(e.func, ir.Attr) and e.func.attr in K.MODULE_EVIDENCE_METHODS:
+                text = _path_text(e.func.value)
+                if text:
+                    found.add(text)
+            visit_expr(e.func)
+            for a in e.args:
+                visit_expr(a)
+            for _, v in e.kwargs:
+                visit_expr(v)
+        elif isinstance(e, ir.Attr):
+            visit_expr(e.value)
+        elif isinstance(e, (ir.Seq, ir.Other)):
+            for c in e.elts if isinstance(e, ir.Seq) else e.children:
+                visit_expr(c)
+        elif isinstance(e, ir.Subscript):
+            visit_expr(e.value)
+            visit_expr(e.index)
+        elif isinstance(e, (ir.Starred, ir.Not)):
+            visit_expr(e.value if isinstance(e, ir.Starred) else e.operand)
+        elif isinstance(e, ir.IfExp):
+            visit_expr(e.test)
+            visit_expr(e.body)
+            visit_expr(e.orelse)
+
+    def visit(stmts: tuple[ir.Stmt, ...]) -> None:
+        for s in stmts:
+            for name in ("expr", "value", "test", "iter", "subject"):
+                sub = getattr(s, name, None)
+                if sub is not None and not isinstance(sub, (str, int)):
+                    visit_expr(sub)
+            if isinstance(s, ir.With):
+                for ctx_expr, _ in s.items:
+                    visit_expr(ctx_expr)
+            for name in ("body", "orelse", "finalbody"):
+                sub = getattr(s, name, None)
+                if isinstance(sub, tuple):
+                    visit(sub)
+            if isinstance(s, ir.Try):
+                for h in s.handlers:
+                    visit(h)
+            if isinstance(s, ir.Match):
+                for c in s.cases:
+                    visit(c)
+
+    visit(body)
+    return frozenset(found)

@@ -1,0 +1,260 @@
+"""What evalguard knows about the PyTorch ecosystem's API, as plain tables.
+
+Names here are fully qualified (`torch.nn.Dropout`), as produced by import resolution.
+"""
+
+from __future__ import annotations
+
+import re
+
+# torch.nn classes whose behaviour depends on train/eval.
+SENSITIVE_TORCH_NN = frozenset(
+    {
+        "Dropout",
+        "Dropout1d",
+        "Dropout2d",
+        "Dropout3d",
+        "AlphaDropout",
+        "FeatureAlphaDropout",
+        "BatchNorm1d",
+        "BatchNorm2d",
+        "BatchNorm3d",
+        "LazyBatchNorm1d",
+        "LazyBatchNorm2d",
+        "LazyBatchNorm3d",
+        "SyncBatchNorm",
+        "Transformer",
+        "TransformerEncoder",
+        "TransformerDecoder",
+        "TransformerEncoderLayer",
+        "TransformerDecoderLayer",
+    }
+)
+
+# Containers: their sensitivity is their contents'.
+TORCH_NN_CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+
+# Functional calls that make a module mode-dependent.
+SENSITIVE_FUNCTIONAL = frozenset(
+    {
+        "dropout",
+        "dropout1d",
+        "dropout2d",
+        "dropout3d",
+        "alpha_dropout",
+        "feature_alpha_dropout",
+        "batch_norm",
+    }
+)
+
+# Bases that make a class an nn.Module (besides anything under torch.nn with a capitalised name).
+MODULE_BASES = (
+    "torch.nn.Module",
+    "lightning.LightningModule",
+    "lightning.pytorch.LightningModule",
+    "pytorch_lightning.LightningModule",
+    "pytorch_lightning.core.LightningModule",
+    "pytorch_lightning.core.lightning.LightningModule",
+)
+
+# Bases whose subclasses have their modes managed by a framework (Lightning calls train()/eval()).
+MODE_OWNING_BASES = frozenset(
+    {
+        "lightning.LightningModule",
+        "lightning.pytorch.LightningModule",
+        "pytorch_lightning.LightningModule",
+        "pytorch_lightning.core.LightningModule",
+        "pytorch_lightning.core.lightning.LightningModule",
+    }
+)
+
+# Lightning hook methods: the framework sets the mode before calling them.
+FRAMEWORK_STEP_METHODS = frozenset(
+    {
+        "training_step",
+        "validation_step",
+        "test_step",
+        "predict_step",
+        "on_validation_epoch_start",
+        "on_validation_epoch_end",
+        "on_train_epoch_start",
+        "on_train_epoch_end",
+        "on_test_epoch_start",
+        "on_test_epoch_end",
+    }
+)
+
+# Classes that are not modules although they have .train()/.eval()-like methods or look like models.
+_NON_MODULE_SUFFIXES = ("Trainer", "Engine", "Runner", "Learner", "Estimator", "Evaluator", "Tokenizer", "Processor")
+
+# Constructors returning a module in train mode (PyTorch's default) that loads pretrained weights
+# when asked to.
+_FACTORY_PREFIXES = ("torchvision.models.", "timm.", "segmentation_models_pytorch.", "torch.hub.")
+FACTORY_FUNCTIONS = frozenset(
+    {
+        "timm.create_model",
+        "torchvision.models.get_model",
+        "open_clip.create_model",
+    }
+)
+
+# Calls whose result is a module of unknown mode (a pickled module keeps whatever mode it was saved in).
+UNKNOWN_MODE_LOADERS = frozenset(
+    {
+        "torch.load",
+        "torch.jit.load",
+        "torch.hub.load",
+        "torch.export.load",
+        "torch.package.PackageImporter",
+        "copy.copy",
+    }
+)
+
+# Methods returning the receiver itself (so `model = model.to(dev).eval()` keeps identity).
+SELF_RETURNING_METHODS = frozenset(
+    {
+        "to",
+        "cuda",
+        "cpu",
+        "float",
+        "half",
+        "double",
+        "bfloat16",
+        "type",
+        "train",
+        "eval",
+        "requires_grad_",
+        "share_memory",
+        "apply",
+        "to_empty",
+        "xpu",
+        "mps",
+    }
+)
+
+# Wrappers whose result forwards to (and shares the mode of) their first argument.
+MODE_SHARING_WRAPPERS = frozenset(
+    {
+        "torch.nn.DataParallel",
+        "torch.nn.parallel.DataParallel",
+        "torch.nn.parallel.DistributedDataParallel",
+        "torch.nn.parallel.distributed.DistributedDataParallel",
+        "torch.compile",
+        "torch.nn.SyncBatchNorm.convert_sync_batchnorm",
+    }
+)
+
+# Method calls that are evidence a receiver is an nn.Module.
+MODULE_EVIDENCE_METHODS = frozenset(
+    {
+        "eval",
+        "parameters",
+        "named_parameters",
+        "modules",
+        "named_modules",
+        "children",
+        "named_children",
+        "buffers",
+        "named_buffers",
+        "requires_grad_",
+        "register_forward_hook",
+        "register_forward_pre_hook",
+        "load_state_dict",
+    }
+)
+
+NO_GRAD_CONTEXTS = frozenset(
+    {
+        "torch.no_grad",
+        "torch.inference_mode",
+        "torch.autograd.no_grad",
+        "torch.autograd.grad_mode.no_grad",
+        "torch.autograd.grad_mode.inference_mode",
+    }
+)
+
+# Result consumers that mean "this output is a prediction".
+INFERENCE_OPS = frozenset(
+    {
+        "argmax",
+        "argmin",
+        "softmax",
+        "log_softmax",
+        "topk",
+        "sigmoid",
+        "argsort",
+        "sort",
+        "max",
+        "predict",
+        "accuracy",
+        "accuracy_score",
+        "f1_score",
+        "roc_auc_score",
+        "precision_score",
+        "recall_score",
+        "confusion_matrix",
+        "classification_report",
+        "eq",
+        "round",
+    }
+)
+
+# Attributes of a tensor that only describe its shape (a forward used only for them is a probe).
+SHAPE_ATTRS = frozenset({"shape", "size", "dtype", "device", "ndim", "dim", "numel"})
+
+_EVAL_WORDS = ("eval", "valid", "test", "infer", "predict", "inference", "benchmark", "demo", "score")
+_MODE_CHANGING_WORDS = ("eval", "valid", "test", "infer", "predict", "freeze", "fit")
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", name.lower()) if w]
+
+
+def is_evaluation_name(name: str) -> bool:
+    """`evaluate`, `run_validation`, `test_epoch`, `predict`: functions meant for inference."""
+    return any(word.startswith(_EVAL_WORDS) for word in _words(name))
+
+
+def may_change_mode(name: str) -> bool:
+    """An unresolved call with this name, handed a model, may switch its mode (stay unsure after)."""
+    return any(word.startswith(_MODE_CHANGING_WORDS) for word in _words(name))
+
+
+def torch_nn_class(qualname: str) -> str | None:
+    """`Dropout` for `torch.nn.Dropout` / `torch.nn.modules.dropout.Dropout`; None if not torch.nn."""
+    if not qualname.startswith("torch.nn."):
+        return None
+    last = qualname.rsplit(".", 1)[-1]
+    if last[:1].isupper() and not qualname.startswith("torch.nn.functional."):
+        return last
+    return None
+
+
+def is_factory(qualname: str) -> bool:
+    if qualname in FACTORY_FUNCTIONS:
+        return True
+    if qualname.startswith("torchvision.models."):
+        last = qualname.rsplit(".", 1)[-1]
+        # resnet50(), detection.fasterrcnn_resnet50_fpn(), not weight enums like ResNet50_Weights.
+        return last[:1].islower() and not last.startswith(("get_", "list_")) or last == "get_model"
+    return False
+
+
+def is_non_module_class_name(qualname: str) -> bool:
+    return qualname.rsplit(".", 1)[-1].endswith(_NON_MODULE_SUFFIXES)
+
+
+def is_functional_dropout(qualname: str) -> bool:
+    if qualname.startswith("torch.nn.functional."):
+        return qualname.rsplit(".", 1)[-1] in SENSITIVE_FUNCTIONAL
+    return False
+
+
+def is_optimizer_class(qualname: str) -> bool:
+    return qualname.startswith("torch.optim.") and qualname.rsplit(".", 1)[-1][:1].isupper() and (
+        ".lr_scheduler" not in qualname
+    )
+
+
+OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimizer|optimiser|optimizers|optimizer_[a-z0-9]+)(_|$)|optim", re.I)
+SCALER_NAME = re.compile(r"scaler", re.I)

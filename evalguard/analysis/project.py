@@ -1,0 +1,376 @@
+"""The project index: modules of the checked tree, import resolution, classes and their properties."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from functools import lru_cache
+
+from evalguard.analysis import knowledge as K
+from evalguard.parsing.ir import (
+    Attr,
+    ClassFacts,
+    Expr,
+    FunctionFacts,
+    ImportBinding,
+    ModuleFacts,
+    Name,
+    dotted_name,
+)
+
+BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """What a name denotes statically.
+
+    kind: "function" / "class" (target = project key "module:qualname"), "module" (target = project
+    module name), "external" (target = dotted qualified name outside the project), "global" (target =
+    variable key "G:module|name"), "builtin".
+    """
+
+    kind: str
+    target: str
+
+
+def func_key(module: str, qualname: str) -> str:
+    return f"{module}:{qualname}"
+
+
+class ProjectIndex:
+    def __init__(self, modules: list[ModuleFacts]) -> None:
+        self.modules: dict[str, ModuleFacts] = {}
+        for facts in sorted(modules, key=lambda m: m.path):
+            if facts.failure is None:
+                self.modules.setdefault(facts.module_name, facts)
+        self.functions: dict[str, FunctionFacts] = {}
+        self.function_module: dict[str, ModuleFacts] = {}
+        self.classes: dict[str, ClassFacts] = {}
+        self.class_module: dict[str, ModuleFacts] = {}
+        self._by_suffix: dict[str, list[str]] = {}
+        self._defs: dict[str, dict[str, Symbol]] = {}
+        for name, facts in self.modules.items():
+            defs: dict[str, Symbol] = {}
+            for fn in facts.functions:
+                key = func_key(name, fn.qualname)
+                self.functions[key] = fn
+                self.function_module[key] = facts
+                if "." not in fn.qualname and fn.kind == "function":
+                    defs[fn.qualname] = Symbol("function", key)
+            for cls in facts.classes:
+                key = func_key(name, cls.qualname)
+                self.classes[key] = cls
+                self.class_module[key] = facts
+                if "." not in cls.qualname:
+                    defs[cls.qualname] = Symbol("class", key)
+            self._defs[name] = defs
+            parts = name.split(".")
+            for i in range(len(parts)):
+                self._by_suffix.setdefault(".".join(parts[i:]), []).append(name)
+        self._class_cache: dict[str, tuple[bool | None, bool]] = {}
+
+    # ------------------------------------------------------------------ modules and imports
+
+    def find_module(self, dotted: str, near: ModuleFacts) -> str | None:
+        """Project module for an absolute import, preferring the one closest to the importer.
+
+        Scripts are often run from their own directory, so `from utils.x import f` can mean
+        `<root>/proj/utils/x.py`; match by dotted suffix and take the candidate sharing the longest
+        path prefix with the importing file.
+        """
+        if dotted in self.modules and dotted.count(".") == 0 and len(self._by_suffix.get(dotted, ())) == 1:
+            return dotted
+        candidates = self._by_suffix.get(dotted)
+        if not candidates:
+            return None
+        if len(candidates) == 1:
+            return candidates[0]
+        importer = near.module_name.split(".")
+
+        def shared(name: str) -> tuple[int, int]:
+            parts = name.split(".")
+            n = 0
+            for a, b in zip(parts, importer):
+                if a != b:
+                    break
+                n += 1
+            return (n, -len(parts))
+
+        return max(sorted(candidates), key=shared)
+
+    def resolve_import(self, binding: ImportBinding, importer: ModuleFacts) -> Symbol:
+        if binding.level:
+            base = importer.module_name.split(".")
+            if not importer.is_package:
+                base = base[:-1]
+            base = base[: len(base) - (binding.level - 1)] if binding.level > 1 else base
+            module = ".".join([*base, binding.module] if binding.module else base)
+            project_module = module if module in self.modules else self.find_module(module, importer)
+        else:
+            module = binding.module
+            project_module = self.find_module(module, importer) if module else None
+        if binding.name is None:
+            if project_module is not None:
+                return Symbol("module", project_module)
+            return Symbol("external", module)
+        if project_module is not None:
+            sym = self.module_member(project_module, binding.name)
+            if sym is not None:
+                return sym
+            sub = f"{project_module}.{binding.name}"
+            if sub in self.modules:
+                return Symbol("module", sub)
+            return Symbol("global", f"G:{project_module}|{binding.name}")
+        return Symbol("external", f"{module}.{binding.name}" if module else binding.name)
+
+    def module_member(self, module: str, name: str, _depth: int = 0) -> Symbol | None:
+        """What `module.name` denotes (following re-exports through imports)."""
+        facts = self.modules.get(module)
+        if facts is None or _depth > 8:
+            return None
+        sym = self._defs[module].get(name)
+        if sym is not None:
+            return sym
+        for binding in reversed(facts.imports):
+            if binding.local == name:
+                return self._resolve_cached(binding, facts, _depth)
+        if name in facts.toplevel_names:
+            return Symbol("global", f"G:{module}|{name}")
+        sub = f"{module}.{name}"
+        if sub in self.modules:
+            return Symbol("module", sub)
+        return None
+
+    def _resolve_cached(self, binding: ImportBinding, facts: ModuleFacts, depth: int) -> Symbol:
+        if binding.level == 0 and binding.name is not None:
+            project_module = self.find_module(binding.module, facts) if binding.module else None
+            if project_module is not None:
+                sym = self.module_member(project_module, binding.name, depth + 1)
+                if sym is not None:
+                    return sym
+        return self.resolve_import(binding, facts)
+
+    def lookup_global(self, module: str, name: str) -> Symbol | None:
+        """A free name in `module`: definition, import, module variable or builtin."""
+        sym = self.module_member(module, name)
+        if sym is not None:
+            return sym
+        if name in BUILTIN_NAMES:
+            return Symbol("builtin", name)
+        return None
+
+    def resolve_dotted(self, sym: Symbol, attrs: list[str]) -> Symbol:
+        """Follow `.attr` steps from a symbol (module members, external dotted names)."""
+        for i, attr in enumerate(attrs):
+            if sym.kind == "module":
+                nxt = self.module_member(sym.target, attr)
+                if nxt is None:
+                    return Symbol("unknown", "")
+                sym = nxt
+            elif sym.kind == "external":
+                sym = Symbol("external", f"{sym.target}.{attr}")
+            elif sym.kind == "class":
+                method = self.find_method(sym.target, attr)
+                if method is not None and i == len(attrs) - 1:
+                    return Symbol("function", method)
+                return Symbol("unknown", "")
+            else:
+                return Symbol("unknown", "")
+        return sym
+
+    # ------------------------------------------------------------------ classes
+
+    def class_bases(self, class_key: str) -> list[Symbol]:
+        cls = self.classes[class_key]
+        facts = self.class_module[class_key]
+        out = []
+        for base in cls.bases:
+            out.append(self.static_symbol(base, facts, None))
+        return out
+
+    def static_symbol(self, expr: Expr, facts: ModuleFacts, fn: FunctionFacts | None) -> Symbol:
+        """Resolve a dotted expression without flow information (bases, decorators)."""
+        name = dotted_name(expr)
+        if name is None:
+            return Symbol("unknown", "")
+        head, *rest = name.split(".")
+        sym: Symbol | None = None
+        if fn is not None:
+            for binding in reversed(fn.imports):
+                if binding.local == head:
+                    sym = self.resolve_import(binding, facts)
+                    break
+        if sym is None:
+            sym = self.lookup_global(facts.module_name, head)
+        if sym is None:
+            return Symbol("unknown", name)
+        return self.resolve_dotted(sym, rest) if rest else sym
+
+    def mro(self, class_key: str) -> list[str]:
+        """Project classes in method-resolution order (depth-first, good enough for lookups)."""
+        out: list[str] = []
+        stack = [class_key]
+        while stack and len(out) < 64:
+            key = stack.pop(0)
+            if key in out or key not in self.classes:
+                continue
+            out.append(key)
+            stack.extend(b.target for b in self.class_bases(key) if b.kind == "class")
+        return out
+
+    def find_method(self, class_key: str, name: str) -> str | None:
+        for key in self.mro(class_key):
+            cls = self.classes[key]
+            for method_name, qualname in cls.methods:
+                if method_name == name:
+                    return func_key(self.class_module[key].module_name, qualname)
+        return None
+
+    def external_bases(self, class_key: str) -> list[str]:
+        out = []
+        for key in self.mro(class_key):
+            for base in self.class_bases(key):
+                if base.kind == "external":
+                    out.append(base.target)
+                elif base.kind == "unknown" and base.target:
+                    out.append(base.target)
+        return out
+
+    def class_props(self, class_key: str) -> tuple[bool | None, bool]:
+        """(is_module, is_sensitive) for a project class.
+
+        is_module: True (subclasses nn.Module), False (plainly not), None (an unknown external base).
+        is_sensitive: contains Dropout/BatchNorm/... or reads `self.training`, transitively; unknown
+        parts count as sensitive.
+        """
+        cached = self._class_cache.get(class_key)
+        if cached is not None:
+            return cached
+        # Provisional answer breaks cycles (a class constructing itself, mutual references).
+        self._class_cache[class_key] = (None, False)
+        is_module: bool | None = False
+        sensitive = False
+        for key in self.mro(class_key):
+            cls = self.classes[key]
+            facts = self.class_module[key]
+            for base in self.class_bases(key):
+                if base.kind == "class":
+                    continue  # in the MRO walk already
+                if base.kind in ("external", "unknown") and base.target:
+                    kind = external_class_kind(base.target)
+                    if kind == "module":
+                        is_module = True
+                        if base.target not in K.MODULE_BASES and K.torch_nn_class(base.target) not in (
+                            None,
+                            "Module",
+                        ):
+                            sensitive = sensitive or K.torch_nn_class(base.target) in K.SENSITIVE_TORCH_NN
+                    elif kind == "unknown":
+                        if is_module is False:
+                            is_module = None
+                        sensitive = True
+                elif base.kind == "builtin" or base.kind == "global":
+                    pass
+            if cls.reads_training_flag:
+                sensitive = True
+            if not sensitive:
+                sensitive = self._calls_sensitive(cls, facts, class_key)
+        result = (is_module, sensitive)
+        self._class_cache[class_key] = result
+        return result
+
+    def _calls_sensitive(self, cls: ClassFacts, facts: ModuleFacts, owner: str) -> bool:
+        methods = {q for _, q in cls.methods}
+        fn_imports: tuple[ImportBinding, ...] = ()
+        for q in methods:
+            fn = self.functions.get(func_key(facts.module_name, q))
+            if fn is not None:
+                fn_imports += fn.imports
+        for called in sorted(cls.called_names):
+            head, *rest = called.split(".")
+            if head in ("self", "super", "cls"):
+                continue
+            sym: Symbol | None = None
+            for binding in fn_imports:
+                if binding.local == head:
+                    sym = self.resolve_import(binding, facts)
+                    break
+            if sym is None:
+                sym = self.lookup_global(facts.module_name, head)
+            if sym is None:
+                continue
+            sym = self.resolve_dotted(sym, rest) if rest else sym
+            if sym.kind == "class" and sym.target != owner:
+                if self.class_props(sym.target)[1]:
+                    return True
+            elif sym.kind == "external":
+                if external_call_sensitive(sym.target):
+                    return True
+        return False
+
+
+@lru_cache(maxsize=4096)
+def external_class_kind(qualname: str) -> str:
+    """"module", "not-module" or "unknown" for a class/base outside the project."""
+    if qualname in K.MODULE_BASES or K.torch_nn_class(qualname) is not None:
+        return "module"
+    last = qualname.rsplit(".", 1)[-1]
+    if qualname in ("object", "abc.ABC", "typing.Generic", "typing.Protocol", "enum.Enum") or last in (
+        "object",
+        "ABC",
+        "Generic",
+        "Protocol",
+        "Enum",
+        "NamedTuple",
+        "TypedDict",
+        "Exception",
+        "Dataset",
+        "IterableDataset",
+        "DataLoader",
+        "Sampler",
+        "Function",
+        "Optimizer",
+        "dict",
+        "list",
+        "tuple",
+        "str",
+        "int",
+        "float",
+    ):
+        return "not-module"
+    if qualname.startswith(("torch.utils.data", "torch.optim", "torch.autograd", "typing.", "collections.", "enum.")):
+        return "not-module"
+    if K.is_non_module_class_name(qualname):
+        return "not-module"
+    return "unknown"
+
+
+@lru_cache(maxsize=4096)
+def external_call_sensitive(qualname: str) -> bool:
+    """Does calling this external name (inside a module's code) make the module mode-sensitive?"""
+    nn_cls = K.torch_nn_class(qualname)
+    if nn_cls is not None:
+        return nn_cls in K.SENSITIVE_TORCH_NN
+    if K.is_functional_dropout(qualname):
+        return True
+    if K.is_factory(qualname) or qualname.endswith(".from_pretrained"):
+        return True
+    if qualname.startswith(("torch.", "numpy.", "math.", "typing.", "collections.", "functools.", "itertools.")):
+        return False
+    last = qualname.rsplit(".", 1)[-1]
+    # An unknown external class used as a submodule might contain anything.
+    return last[:1].isupper() and external_class_kind(qualname) == "unknown"
+
+
+def receiver_attr_chain(expr: Expr) -> tuple[Expr, list[str]]:
+    """Split `a.b.c` into (`a`, ["b", "c"])."""
+    attrs: list[str] = []
+    while isinstance(expr, Attr):
+        attrs.append(expr.attr)
+        expr = expr.value
+    return expr, list(reversed(attrs))
+
+
+def is_name(expr: Expr, name: str) -> bool:
+    return isinstance(expr, Name) and expr.id == name

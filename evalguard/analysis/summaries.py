@@ -1,0 +1,96 @@
+"""Plain data the analysis produces: object facts, forward observations, function summaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from evalguard.analysis.modes import ModeVal
+from evalguard.parsing.ir import Loc
+
+
+@dataclass(frozen=True, slots=True)
+class ObjInfo:
+    """What is known about an allocated object (a constructor or factory call site)."""
+
+    label: str
+    is_module: bool | None
+    sensitive: bool
+    weights: bool = False
+    optimizer: bool = False
+
+
+@dataclass(slots=True)
+class Forward:
+    """A forward call of a model (or a callee's forward, seen through a call) and how it is used.
+
+    `mode` is the model's abstract mode at the call, joined over loop iterations. The flags say
+    what the call is: a training step (`trained`), inference (`inference_hint`), under no_grad.
+    """
+
+    fid: str
+    path: str
+    loc: Loc
+    function: str
+    label: str
+    objs: frozenset[str]
+    mode: ModeVal
+    no_grad: bool
+    in_init: bool
+    inference_hint: bool = False
+    trained: bool = False
+    value_used: bool = False
+    shape_used: bool = False
+    returned: bool = False
+    loop: int | None = None
+    # Call chain from the analysed function to the forward: (callee, path, line), outermost first.
+    via: tuple[tuple[str, str, int], ...] = ()
+    # Objects whose parameters an optimizer in reach updates.
+    optimized: bool = False
+    # Weights were loaded (load_state_dict, pretrained factory) or learned.
+    loaded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """A forward on an entry reference (parameter, self attribute, global) whose mode the caller decides."""
+
+    path: str
+    fid: str
+    file: str
+    loc: Loc
+    function: str
+    label: str
+    no_grad: bool
+    in_init: bool
+    inference_hint: bool
+    trained: bool
+    value_used: bool
+    shape_used: bool
+    returned: bool
+    via: tuple[tuple[str, str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    # entry path -> mode at exit (ENTRY tokens: unchanged on some path)
+    effects: tuple[tuple[str, ModeVal], ...] = ()
+    # (holder entry path, attribute, value object ids as entry paths "E:..." or allocations "N:...")
+    fields: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    loaded: frozenset[str] = frozenset()
+    optimized: frozenset[str] = frozenset()
+    requirements: tuple[Requirement, ...] = ()
+    returns: tuple[str, ...] = ()
+    fresh_modes: tuple[tuple[str, ModeVal], ...] = ()
+    has_step: bool = False
+    # Parameters whose value reaches a `.backward()` inside (index in the parameter list).
+    backward_params: frozenset[int] = frozenset()
+    returns_forward_of: frozenset[str] = frozenset()
+
+
+EMPTY_SUMMARY = Summary()
+
+
+@dataclass
+class FunctionResult:
+    summary: Summary
+    forwards: list[Forward] = field(default_factory=list)

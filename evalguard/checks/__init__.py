@@ -1,0 +1,1 @@
+"""Rules: each reads analysis results and reports findings; one small file per rule."""

@@ -1,0 +1,52 @@
+"""What the forward rules share: is the model mode-sensitive, and how to name a mode's cause."""
+
+from __future__ import annotations
+
+import os
+
+from evalguard.analysis.flow import Context, root_of
+from evalguard.analysis.modes import Origin
+from evalguard.analysis.summaries import Forward
+
+
+def is_mode_sensitive_model(fwd: Forward, ctx: Context) -> bool:
+    """True unless every object called is known to be a module without mode-dependent layers
+    (or known not to be a module at all). Unknown objects count as sensitive."""
+    for obj in fwd.objs:
+        info = ctx.allocs.get(root_of(obj))
+        if info is None:
+            return True
+        if info.is_module is False or info.optimizer:
+            continue
+        if info.sensitive:
+            return True
+    return False
+
+
+def where(path: str, line: int) -> str:
+    return f"{_short(path)}:{line}"
+
+
+def _short(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def cause(origin: Origin) -> str:
+    """`validate()` (train.py:34) through `model.eval()` (utils/evaluation.py:12)."""
+    own = f"`{origin.what}` ({where(origin.path, origin.line)})"
+    if not origin.via:
+        return own
+    callee, path, line = origin.via[0]
+    return f"`{callee}` ({where(path, line)}), through {own}"
+
+
+def call_chain(fwd: Forward) -> str:
+    """`, when `train_one_epoch()` is called at run.py:40` for forwards seen through calls."""
+    if not fwd.via:
+        return ""
+    callee, path, line = fwd.via[0]
+    return f" (reached through `{callee}` at {where(path, line)})"

@@ -1,0 +1,43 @@
+"""EG001: a training step can run while the model is in eval mode.
+
+Bad:
+    model.train()
+    for step, (x, y) in enumerate(loader):
+        loss = F.cross_entropy(model(x), y)   # eval mode after the first validate()
+        loss.backward(); opt.step()
+        if step % 100 == 0:
+            validate(model)                  # calls model.eval()
+
+Good: call `model.train()` at the top of the loop body.
+"""
+
+from __future__ import annotations
+
+from evalguard.analysis.flow import Context
+from evalguard.analysis.summaries import Forward
+from evalguard.checks.common import call_chain, cause, is_mode_sensitive_model
+
+CODE = "EG001"
+
+
+def check(fwd: Forward, ctx: Context) -> str | None:
+    if not fwd.trained or fwd.no_grad or fwd.in_init:
+        return None
+    origin = fwd.mode.eval
+    if origin is None:
+        return None
+    # A model only ever in eval mode here is a frozen one (teacher, perceptual-loss network) unless
+    # an optimizer updates it; a model that is in train mode on other paths is being trained.
+    if fwd.mode.train is None and not fwd.optimized:
+        return None
+    if not is_mode_sensitive_model(fwd, ctx):
+        return None
+    return (
+        f"training step may run in eval mode: {cause(origin)} switches `{fwd.label}` to eval and "
+        f"nothing switches it back before this step{call_chain(fwd)}; call `{_root(fwd.label)}.train()` "
+        "at the top of the training loop body"
+    )
+
+
+def _root(label: str) -> str:
+    return label.split("(")[0]

@@ -1,0 +1,62 @@
+"""Command line: `evalguard check [PATHS]...`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from evalguard import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="evalguard")
+def main() -> None:
+    """Find PyTorch train/eval mode misuse."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--output-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How findings are printed.",
+)
+@click.option("--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (comma-separated).")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rule codes or prefixes (comma-separated).")
+def check(paths: tuple[str, ...], output_format: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> None:
+    """Check Python files under PATHS (default: the current directory) for mode misuse."""
+    # Heavy imports stay inside the command so `--help`/`--version` start fast.
+    from evalguard.discovery.files import DiscoveryError
+    from evalguard.pipeline import check_paths
+    from evalguard.report.formats import FORMATS
+    from evalguard.selection import SelectionError, enabled_codes, parse_codes
+
+    try:
+        enabled = enabled_codes(parse_codes(select), parse_codes(ignore))
+    except SelectionError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        result = check_paths(list(paths) or ["."], enabled)
+    except DiscoveryError as exc:
+        raise click.UsageError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - never a bare traceback
+        click.echo(f"evalguard: internal error: {exc!r}, please report", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(FORMATS[output_format](result.findings), nl=False)
+    for error in result.errors:
+        click.echo(f"error: {error}", err=True)
+    n = len(result.findings)
+    files = len({f.path for f in result.findings})
+    click.echo(
+        f"Found {n} finding{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''} "
+        f"({result.files_checked} file{'s' if result.files_checked != 1 else ''} checked)",
+        err=True,
+    )
+    if result.errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if n else EXIT_CLEAN)

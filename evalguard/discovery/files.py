@@ -1,0 +1,104 @@
+"""Walk the given paths for Python files and give each a module name for import resolution."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+# Directory names never worth descending into.
+SKIP_DIRS = frozenset(
+    {
+        "__pycache__",
+        "build",
+        "dist",
+        "node_modules",
+        "site-packages",
+        "venv",
+        "env",
+        "__pypackages__",
+        "_build",
+    }
+)
+
+
+class DiscoveryError(Exception):
+    """A path the user named does not exist (a usage error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: str  # as shown to the user
+    module_name: str
+
+
+def discover(paths: list[str]) -> list[SourceFile]:
+    """Python files under `paths` (files named explicitly are always included), sorted, unique."""
+    seen: set[str] = set()
+    out: list[SourceFile] = []
+    for given in paths:
+        if not os.path.lexists(given):
+            raise DiscoveryError(f"path does not exist: {given}")
+        if os.path.isdir(given):
+            root = _import_root(os.path.abspath(given))
+            for path in _walk(given):
+                real = os.path.realpath(path)
+                if real not in seen:
+                    seen.add(real)
+                    out.append(SourceFile(_display(path), _module_name(os.path.abspath(path), root)))
+        else:
+            real = os.path.realpath(given)
+            if real not in seen:
+                seen.add(real)
+                root = _import_root(os.path.dirname(os.path.abspath(given)))
+                out.append(SourceFile(_display(given), _module_name(os.path.abspath(given), root)))
+    out.sort(key=lambda f: f.path)
+    return out
+
+
+def _walk(top: str) -> list[str]:
+    found: list[str] = []
+    visited: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in visited:
+            dirnames[:] = []
+            continue
+        visited.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not _skip_dir(dirpath, d))
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                full = os.path.join(dirpath, name)
+                if os.path.isfile(full):
+                    found.append(full)
+    return found
+
+
+def _skip_dir(parent: str, name: str) -> bool:
+    if name.startswith(".") or name in SKIP_DIRS or name.endswith(".egg-info"):
+        return True
+    # Any virtualenv, whatever its name.
+    return os.path.isfile(os.path.join(parent, name, "pyvenv.cfg"))
+
+
+def _import_root(directory: str) -> str:
+    """The sys.path entry a file would be imported from: climb out of packages (`__init__.py`)."""
+    root = directory
+    while os.path.isfile(os.path.join(root, "__init__.py")):
+        parent = os.path.dirname(root)
+        if parent == root:
+            break
+        root = parent
+    return root
+
+
+def _module_name(path: str, root: str) -> str:
+    rel = os.path.relpath(path, root)
+    parts = rel[: -len(".py")].split(os.sep) if rel.endswith(".py") else rel.split(os.sep)
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    parts = [p for p in parts if p not in ("", ".")]
+    return ".".join(parts) or "__init__"
+
+
+def _display(path: str) -> str:
+    return os.path.normpath(path)

@@ -1,0 +1,24 @@
+"""The one record every stage agrees on: a finding at a source range."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """A rule violation. Lines and columns are 1-based; ordering sorts by path, then position."""
+
+    path: str
+    line: int
+    column: int
+    code: str
+    message: str
+    end_line: int = 0
+    end_column: int = 0
+
+    @property
+    def name(self) -> str:
+        from evalguard.rules_catalog import RULES
+
+        return RULES[self.code].name

@@ -1,0 +1,291 @@
+"""A small, picklable intermediate representation of Python code.
+
+The parse stage lowers LibCST trees into these frozen dataclasses; every later stage reads only them.
+The IR keeps what mode-flow analysis needs (names, attributes, calls, assignments, control flow,
+`with` blocks) and folds everything else into `Other` nodes that still carry their sub-expressions,
+so calls nested in arbitrary expressions are not lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+
+@dataclass(frozen=True, slots=True)
+class Loc:
+    """1-based line and column range of a node."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+
+NO_LOC = Loc(0, 0, 0, 0)
+
+
+# ---------------------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    value: "Expr"
+    attr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    func: "Expr"
+    args: tuple["Expr", ...]
+    kwargs: tuple[tuple[str, "Expr"], ...]
+    loc: Loc
+    # `*args` / `**kwargs` present: argument binding is uncertain.
+    has_star: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """A literal: bool, None, int, float, str or bytes (value kept for EG007-style checks)."""
+
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class Subscript:
+    value: "Expr"
+    index: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    """A tuple or list display (also an unpacking target)."""
+
+    elts: tuple["Expr", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Starred:
+    value: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class IfExp:
+    test: "Expr"
+    body: "Expr"
+    orelse: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class Other:
+    """Any other expression; its sub-expressions are still evaluated for their effects."""
+
+    children: tuple["Expr", ...] = ()
+
+
+Expr = Union[Name, Attr, Call, Const, Subscript, Seq, Starred, IfExp, Not, Other]
+
+
+# ---------------------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    targets: tuple[Expr, ...]
+    value: Expr
+    loc: Loc
+
+
+@dataclass(frozen=True, slots=True)
+class ExprStmt:
+    expr: Expr
+    loc: Loc
+
+
+@dataclass(frozen=True, slots=True)
+class If:
+    test: Expr
+    body: tuple["Stmt", ...]
+    orelse: tuple["Stmt", ...]
+    loc: Loc
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    """`for target in iter` (iter set) or `while test` (test set)."""
+
+    target: Expr | None
+    iter: Expr | None
+    test: Expr | None
+    body: tuple["Stmt", ...]
+    orelse: tuple["Stmt", ...]
+    loc: Loc
+
+
+@dataclass(frozen=True, slots=True)
+class With:
+    items: tuple[tuple[Expr, Expr | None], ...]
+    body: tuple["Stmt", ...]
+    loc: Loc
+
+
+@dataclass(frozen=True, slots=True)
+class Try:
+    body: tuple["Stmt", ...]
+    handlers: tuple[tuple["Stmt", ...], ...]
+    orelse: tuple["Stmt", ...]
+    finalbody: tuple["Stmt", ...]
+    loc: Loc
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    subject: Expr
+    cases: tuple[tuple["Stmt", ...], ...]
+    # True when a case is irrefutable (`case _:`), so some case always runs.
+    exhaustive: bool
+    loc: Loc
+
+
+@dataclass(frozen=True, slots=True)
+class Return:
+    value: Expr | None
+    loc: Loc
+
+
+@dataclass(frozen=True, slots=True)
+class Raise:
+    loc: Loc
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    loc: Loc
+
+
+@dataclass(frozen=True, slots=True)
+class Continue:
+    loc: Loc
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    targets: tuple[Expr, ...]
+    loc: Loc
+
+
+@dataclass(frozen=True, slots=True)
+class DefStmt:
+    """A nested `def`/`class`: binds `name` to the definition `qualname` in this scope."""
+
+    name: str
+    qualname: str
+    loc: Loc
+
+
+Stmt = Union[Assign, ExprStmt, If, Loop, With, Try, Match, Return, Raise, Break, Continue, Delete, DefStmt]
+
+
+# ---------------------------------------------------------------------------- definitions
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    # "pos" (positional or keyword), "posonly", "kwonly", "star" (*args), "dstar" (**kwargs)
+    kind: str
+    has_default: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ImportBinding:
+    """`local` names `module` (when `name` is None) or `name` from `module`.
+
+    `level` counts leading dots of a relative import; `module` is as written (may be empty).
+    """
+
+    local: str
+    module: str
+    name: str | None
+    level: int
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionFacts:
+    qualname: str
+    name: str
+    params: tuple[Param, ...]
+    decorators: tuple[Expr, ...]
+    body: tuple[Stmt, ...]
+    loc: Loc
+    # Qualname of the class this is a method of (None for functions and the module body).
+    class_qualname: str | None
+    # "instance", "static" or "class" for methods; "function" otherwise; "module" for the module body.
+    kind: str
+    # Names this scope binds (params, assignments, imports, defs) — everything else is free.
+    local_names: frozenset[str]
+    global_names: frozenset[str]
+    # Imports made inside the function body.
+    imports: tuple[ImportBinding, ...]
+    # Qualname of the enclosing function for nested defs (closures read its names).
+    parent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClassFacts:
+    qualname: str
+    name: str
+    bases: tuple[Expr, ...]
+    # method name -> function qualname
+    methods: tuple[tuple[str, str], ...]
+    loc: Loc
+    # Dotted names of everything called anywhere in the class body and its methods (for sensitivity).
+    called_names: frozenset[str]
+    # Reads `self.training` (or any `.training`): behaviour depends on the mode.
+    reads_training_flag: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ParseFailure:
+    message: str
+    line: int
+    col: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleFacts:
+    path: str
+    # Dotted module name relative to the checked root ("pkg.utils.evaluation").
+    module_name: str
+    functions: tuple[FunctionFacts, ...]
+    classes: tuple[ClassFacts, ...]
+    imports: tuple[ImportBinding, ...]
+    # Names bound at module level (defs, classes, assignments, imports).
+    toplevel_names: frozenset[str]
+    failure: ParseFailure | None = None
+
+    @property
+    def is_package(self) -> bool:
+        return self.path.endswith("__init__.py")
+
+
+def dotted_name(expr: Expr) -> str | None:
+    """`a.b.c` for Name/Attr chains, else None."""
+    parts: list[str] = []
+    while isinstance(expr, Attr):
+        parts.append(expr.attr)
+        expr = expr.value
+    if isinstance(expr, Name):
+        parts.append(expr.id)
+        return ".".join(reversed(parts))
+    return None

@@ -1,0 +1,97 @@
+"""The static pipeline: discover -> parse -> project index -> mode-flow -> rules -> findings."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from evalguard.analysis.interprocedural import analyze_project
+from evalguard.analysis.project import ProjectIndex
+from evalguard.checks.registry import FORWARD_RULES
+from evalguard.discovery.files import SourceFile, discover
+from evalguard.findings import Finding
+from evalguard.parsing.ir import ModuleFacts
+from evalguard.parsing.source import facts_from_source
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding]
+    files_checked: int
+    # Internal errors ("file or function: what went wrong"): the run is unreliable, exit 2.
+    errors: list[str] = field(default_factory=list)
+
+
+def check_paths(paths: list[str], enabled: frozenset[str] | None = None) -> CheckResult:
+    return check_files(discover(paths), enabled)
+
+
+def check_files(files: Iterable[SourceFile], enabled: frozenset[str] | None = None) -> CheckResult:
+    files = list(files)
+    errors: list[str] = []
+    modules: list[ModuleFacts] = []
+    for source in files:
+        try:
+            with open(source.path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            errors.append(f"{source.path}: cannot read file: {exc.strerror or exc}")
+            continue
+        modules.append(parse_source(data, source.path, source.module_name, errors))
+    result = check_modules(modules, enabled)
+    result.files_checked = len(files)
+    result.errors[:0] = errors
+    return result
+
+
+def parse_source(data: bytes | str, path: str, module_name: str, errors: list[str]) -> ModuleFacts:
+    try:
+        return facts_from_source(data, path, module_name)
+    except RecursionError:
+        return facts_from_source_failure(path, module_name, "file is nested too deeply to analyse")
+    except Exception as exc:  # noqa: BLE001 - one broken file must not hide the others' results
+        errors.append(f"{path}: internal error while parsing: {exc!r}, please report")
+        return facts_from_source_failure(path, module_name, None)
+
+
+def facts_from_source_failure(path: str, module_name: str, message: str | None) -> ModuleFacts:
+    from evalguard.parsing.ir import ParseFailure
+
+    failure = ParseFailure(message, 1, 1) if message else ParseFailure("", 0, 0)
+    return ModuleFacts(path, module_name, (), (), (), frozenset(), failure)
+
+
+def check_modules(modules: list[ModuleFacts], enabled: frozenset[str] | None = None) -> CheckResult:
+    findings: list[Finding] = []
+    errors: list[str] = []
+    for facts in modules:
+        if facts.failure is not None and facts.failure.line > 0:
+            findings.append(
+                Finding(facts.path, facts.failure.line, facts.failure.col, "EG000", facts.failure.message)
+            )
+    index = ProjectIndex(modules)
+    ctx, forwards = analyze_project(index, errors)
+    seen: set[tuple[str, int, int, str]] = set()
+    for fwd in sorted(forwards, key=lambda f: (f.path, f.loc.line, f.loc.col, f.fid)):
+        for rule in FORWARD_RULES:
+            if enabled is not None and rule.CODE not in enabled:
+                continue
+            try:
+                message = rule.check(fwd, ctx)
+            except Exception:  # noqa: BLE001
+                errors.append(f"{fwd.path}: internal error in {rule.CODE}: {traceback.format_exc(limit=3)}")
+                continue
+            if message is None:
+                continue
+            key = (fwd.path, fwd.loc.line, fwd.loc.col, rule.CODE)
+            if key in seen:
+                continue
+            seen.add(key)
+            findings.append(
+                Finding(fwd.path, fwd.loc.line, fwd.loc.col, rule.CODE, message, fwd.loc.end_line, fwd.loc.end_col)
+            )
+    if enabled is not None:
+        findings = [f for f in findings if f.code in enabled]
+    findings.sort()
+    return CheckResult(findings, len(modules), errors)
