@@ -648,6 +648,10 @@ class FunctionAnalysis:
             return NOTHING
         if meth == "forward" and recv.objs:
             return self.forward(node, recv, args, kwargs, state)
+        callee = self._called_attribute(recv, meth, state)
+        if callee is not None:
+            # `self.model(x)`: a module held in an attribute, called.
+            return self.forward(node, callee, args, kwargs, state)
         if meth in ("load_state_dict", "load_weights", "load_pretrained"):
             state.loaded = state.loaded | recv.objs
             self._mark_used_all(args)
@@ -676,6 +680,20 @@ class FunctionAnalysis:
             for v in args:
                 self._training_step(v.taint)
         return self._opaque_result(args, kwargs, recv)
+
+    def _called_attribute(self, recv: Value, attr: str, state: State) -> Value | None:
+        """The object called by `recv.attr(...)` when that is an attribute holding a module rather
+        than a method: the receiver's project class (with no unknown external base) defines no
+        such method, or the attribute is bound to a known object."""
+        if attr in K.MODULE_API_METHODS or not recv.objs:
+            return None
+        for obj in recv.objs:
+            if any((obj, attr) in state.fields for obj in recv.objs):
+                break
+            class_key = self._class_of(obj)
+            if class_key is None or not self.ctx.index.fully_known_class(class_key):
+                return None
+        return Value(objs=self.attr_objs(state, recv.objs, attr))
 
     def _is_mode_owner_call(self, recv: Value, meth: str) -> bool:
         """`trainer.fit(model)`, `trainer.validate(model)` on a framework trainer: it owns the mode."""
@@ -878,10 +896,10 @@ class FunctionAnalysis:
         for obj, mode in summary.fresh_modes:
             if obj not in state.modes:
                 state.modes[obj] = self._through(mode, callee, node)
-        for path in summary.loaded:
-            state.loaded = state.loaded | resolve(path)
-        for path in summary.optimized:
-            state.optimized = state.optimized | resolve(path)
+        for obj in summary.loaded:
+            state.loaded = state.loaded | (resolve(obj[2:]) if obj.startswith("E:") else {obj})
+        for obj in summary.optimized:
+            state.optimized = state.optimized | (resolve(obj[2:]) if obj.startswith("E:") else {obj})
         if summary.has_step:
             self._training_step(frozenset())
         for index in summary.backward_params:
@@ -1249,8 +1267,8 @@ class FunctionAnalysis:
         return Summary(
             effects=tuple(effects),
             fields=tuple(fields),
-            loaded=frozenset(p for o in exit_state.loaded if (p := entry_path(o)) is not None),
-            optimized=frozenset(p for o in exit_state.optimized if (p := entry_path(o)) is not None),
+            loaded=frozenset(o for o in exit_state.loaded if o.startswith(("E:", "N:"))),
+            optimized=frozenset(o for o in exit_state.optimized if o.startswith(("E:", "N:"))),
             requirements=tuple(requirements),
             returns=tuple(sorted(returns)),
             fresh_modes=tuple(fresh),

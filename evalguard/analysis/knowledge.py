@@ -258,3 +258,16 @@ def is_optimizer_class(qualname: str) -> bool:
 
 OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimizer|optimiser|optimizers|optimizer_[a-z0-9]+)(_|$)|optim", re.I)
 SCALER_NAME = re.compile(r"scaler", re.I)
+
+# nn.Module's own API: `model.<name>(...)` with these names is never a submodule call.
+MODULE_API_METHODS = frozenset(
+    {
+        "to", "cuda", "cpu", "xpu", "mps", "float", "half", "double", "bfloat16", "type", "to_empty",
+        "train", "eval", "parameters", "named_parameters", "buffers", "named_buffers", "children",
+        "named_children", "modules", "named_modules", "state_dict", "load_state_dict", "zero_grad",
+        "apply", "requires_grad_", "register_buffer", "register_parameter", "register_module",
+        "add_module", "get_submodule", "get_parameter", "get_buffer", "register_forward_hook",
+        "register_forward_pre_hook", "register_full_backward_hook", "register_backward_hook",
+        "share_memory", "extra_repr", "forward", "compile", "__init__", "__call__",
+    }
+)

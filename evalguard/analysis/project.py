@@ -237,6 +237,20 @@ class ProjectIndex:
                     out.append(base.target)
         return out
 
+    def fully_known_class(self, class_key: str) -> bool:
+        """Every base is a project class or a known external one (nn.Module, object...), so a
+        method not found in the project MRO does not exist."""
+        for key in self.mro(class_key):
+            for base in self.class_bases(key):
+                if base.kind == "class":
+                    continue
+                if base.kind in ("external", "unknown") and base.target:
+                    if base.target in ("torch.nn.Module", "torch.nn.modules.module.Module"):
+                        continue
+                    if external_class_kind(base.target) != "not-module":
+                        return False
+        return True
+
     def class_props(self, class_key: str) -> tuple[bool | None, bool]:
         """(is_module, is_sensitive) for a project class.
 
@@ -281,18 +295,29 @@ class ProjectIndex:
         return result
 
     def _calls_sensitive(self, cls: ClassFacts, facts: ModuleFacts, owner: str) -> bool:
-        methods = {q for _, q in cls.methods}
-        fn_imports: tuple[ImportBinding, ...] = ()
-        for q in methods:
+        imports: tuple[ImportBinding, ...] = ()
+        for _, q in cls.methods:
             fn = self.functions.get(func_key(facts.module_name, q))
             if fn is not None:
-                fn_imports += fn.imports
-        for called in sorted(cls.called_names):
+                imports += fn.imports
+        return self._names_sensitive(cls.called_names, facts, imports, owner, set())
+
+    def _names_sensitive(
+        self,
+        names: frozenset[str],
+        facts: ModuleFacts,
+        imports: tuple[ImportBinding, ...],
+        owner: str,
+        visited: set[str],
+    ) -> bool:
+        """Does code calling these names build mode-sensitive layers? Project functions (module
+        builders like `conv_block()` returning an nn.Sequential) are followed transitively."""
+        for called in sorted(names):
             head, *rest = called.split(".")
             if head in ("self", "super", "cls"):
                 continue
             sym: Symbol | None = None
-            for binding in fn_imports:
+            for binding in imports:
                 if binding.local == head:
                     sym = self.resolve_import(binding, facts)
                     break
@@ -303,6 +328,13 @@ class ProjectIndex:
             sym = self.resolve_dotted(sym, rest) if rest else sym
             if sym.kind == "class" and sym.target != owner:
                 if self.class_props(sym.target)[1]:
+                    return True
+            elif sym.kind == "function" and sym.target not in visited and len(visited) < 64:
+                visited.add(sym.target)
+                fn = self.functions[sym.target]
+                if self._names_sensitive(
+                    fn.called_names, self.function_module[sym.target], fn.imports, owner, visited
+                ):
                     return True
             elif sym.kind == "external":
                 if external_call_sensitive(sym.target):

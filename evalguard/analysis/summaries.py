@@ -76,6 +76,7 @@ class Summary:
     effects: tuple[tuple[str, ModeVal], ...] = ()
     # (holder entry path, attribute, value object ids as entry paths "E:..." or allocations "N:...")
     fields: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    # Objects (entry "E:<path>" or allocations "N:...") whose weights were loaded / are optimized.
     loaded: frozenset[str] = frozenset()
     optimized: frozenset[str] = frozenset()
     requirements: tuple[Requirement, ...] = ()

@@ -239,6 +239,8 @@ class FunctionFacts:
     imports: tuple[ImportBinding, ...]
     # Qualname of the enclosing function for nested defs (closures read its names).
     parent: str | None
+    # Dotted names of everything called in the body (for the sensitivity of module builders).
+    called_names: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ class _Scope:
         self.local_names: set[str] = set()
         self.global_names: set[str] = set()
         self.imports: list[ImportBinding] = []
+        self.called_names: set[str] = set()
 
     def bind_target(self, target: Expr) -> None:
         if isinstance(target, Name):
@@ -116,10 +117,13 @@ class Lowerer:
         return name if parent == MODULE_QUALNAME else f"{parent}.{name}"
 
     def _note_call_name(self, func: Expr) -> None:
+        name = dotted_name(func)
+        if name is None:
+            return
         if self._class_stack:
-            name = dotted_name(func)
-            if name is not None:
-                self._class_stack[-1][1].add(name)
+            self._class_stack[-1][1].add(name)
+        if self._scopes:
+            self._scopes[-1].called_names.add(name)
 
     # ------------------------------------------------------------------ statements
 
@@ -352,6 +356,7 @@ class Lowerer:
                 global_names=frozenset(scope.global_names),
                 imports=tuple(scope.imports),
                 parent=parent,
+                called_names=frozenset(scope.called_names),
             )
         )
         return qualname
