@@ -162,7 +162,9 @@ class FunctionAnalysis:
         self.in_init = self.fn.name == "__init__"
         self.framework_managed = self._framework_managed()
         self.param_taints: dict[str, int] = {}
-        self.evaluation_like = K.is_evaluation_name(self.fn.name)
+        self.evaluation_like = K.is_evaluation_name(self.fn.name) and not (
+            self.fn.name.startswith("test_") and K.is_test_file(self.path)
+        )
 
     # ================================================================== driver
 
@@ -506,12 +508,19 @@ class FunctionAnalysis:
             out = out.join(self.mode_of(state, obj))
         return out
 
-    def set_mode(self, state: State, obj: str, mode: ModeVal, strong: bool = True) -> None:
-        if not strong:
-            mode = self.mode_of(state, obj).join(mode)
+    def set_mode(self, state: State, obj: str, mode: ModeVal, _seen: set[str] | None = None) -> None:
         state.modes[obj] = mode
-        # train()/eval() recurse into children: their own settings are overwritten.
+        # train()/eval() recurse into children: their own settings are overwritten, including
+        # submodules held in attributes (`self.backbone = Backbone()`).
         _drop_children(state.modes, obj)
+        seen = _seen if _seen is not None else {obj}
+        prefix = obj + "."
+        for (holder, _attr), children in list(state.fields.items()):
+            if holder == obj or holder.startswith(prefix):
+                for child in children:
+                    if child not in seen:
+                        seen.add(child)
+                        self.set_mode(state, child, mode, seen)
 
     def info_of(self, obj: str) -> ObjInfo | None:
         root = root_of(obj)
@@ -634,17 +643,20 @@ class FunctionAnalysis:
     def method_call(self, node: ir.Call, meth: str, recv: Value, state: State) -> Value:
         # Project method through the receiver's class.
         target = self._resolve_method(recv, meth, state)
-        if target is not None and not (meth in ("train", "eval") and self._is_module_objs(recv)):
+        is_mode_call = _mode_call_signature(node, meth)
+        if target is not None and not (is_mode_call and self._is_module_objs(recv) and _mode_override(
+            self.ctx.index.functions[target], meth
+        )):
             args, kwargs = self.eval_args(node, state)
             return self.call_project(node, target, args, kwargs, recv, state)
-        if meth in ("train", "eval") and recv.objs and self._may_be_module(recv):
+        if is_mode_call and recv.objs and self._may_be_module(recv):
             return self.mode_call(node, meth, recv, state)
         args, kwargs = self.eval_args(node, state)
         if meth == "backward":
-            self._training_step(recv.taint)
+            self._training_step(recv.taint, state)
             return NOTHING
         if meth == "step" and self._is_optimizer(recv, node, state):
-            self._training_step(frozenset())
+            self._training_step(frozenset(), state)
             return NOTHING
         if meth == "forward" and recv.objs:
             return self.forward(node, recv, args, kwargs, state)
@@ -663,7 +675,7 @@ class FunctionAnalysis:
             return NOTHING
         if meth in ("detach", "item", "tolist", "numpy"):
             return NOTHING
-        if meth in K.SELF_RETURNING_METHODS and recv.objs:
+        if meth in K.SELF_RETURNING_METHODS and recv.objs and (meth not in ("train", "eval") or is_mode_call):
             self._mark_used_all(args)
             return Value(objs=recv.objs, taint=recv.taint)
         if meth in K.INFERENCE_OPS and recv.taint:
@@ -674,12 +686,33 @@ class FunctionAnalysis:
         elif K.may_change_mode(meth):
             for v in (*args, *kwargs.values()):
                 self._make_unknown(v.objs, state, node, f"`{meth}()`")
-        if meth == "backward" or meth in ("manual_backward",):
-            pass
-        if meth in ("manual_backward",) or (meth == "backward" and args):
+        if meth == "manual_backward":
             for v in args:
-                self._training_step(v.taint)
-        return self._opaque_result(args, kwargs, recv)
+                self._training_step(v.taint, state)
+        result = self._opaque_result(args, kwargs, recv)
+        if recv.objs and self._may_be_module(recv) and self._is_model_value(recv, state):
+            return result
+        return self._passthrough(result, args, state)
+
+    def _is_model_value(self, value: Value, state: State) -> bool:
+        for obj in value.objs:
+            info = self.info_of(obj)
+            if info is not None and info.is_module:
+                return True
+            if self.mode_of(state, obj).kinds() & {M.TRAIN, M.EVAL}:
+                return True
+        return False
+
+    def _passthrough(self, result: Value, args: list[Value], state: State) -> Value:
+        """An unknown call handed models may return them (`model = quantize(model)`,
+        `model, opt = accelerator.prepare(model, opt)`): keep their identity in the result."""
+        models = [Value(objs=a.objs) if self._is_model_value(a, state) else NOTHING for a in args]
+        if not any(m.objs for m in models):
+            return result
+        objs: frozenset[str] = frozenset()
+        for m in models:
+            objs |= m.objs
+        return Value(objs=objs, taint=result.taint, elts=tuple(models))
 
     def _called_attribute(self, recv: Value, attr: str, state: State) -> Value | None:
         """The object called by `recv.attr(...)` when that is an attribute holding a module rather
@@ -754,7 +787,6 @@ class FunctionAnalysis:
         label = _path_text(node.func.value) if isinstance(node.func, ir.Attr) else None  # type: ignore[union-attr]
         label = label or "model"
         origin = self._origin(node.loc, f"{label}.{meth}()")
-        strong = len(recv.objs) == 1
         if meth == "eval":
             new: ModeVal | None = M.only(M.EVAL, origin)
         else:
@@ -768,8 +800,10 @@ class FunctionAnalysis:
                 new = flag.saved[1]
             else:
                 new = M.only(M.UNKNOWN, replace(origin, what=f"{label}.train(<flag>)"))
+        # A strong update even with several candidate objects: whichever one the reference holds
+        # at run time is the one switched.
         for obj in recv.objs:
-            self.set_mode(state, obj, new, strong)  # type: ignore[arg-type]
+            self.set_mode(state, obj, new)  # type: ignore[arg-type]
         return Value(objs=recv.objs, taint=recv.taint)
 
     # ------------------------------------------------------------------ calling objects (forwards)
@@ -880,12 +914,9 @@ class FunctionAnalysis:
         # Mode effects, parents before children.
         for path, mode in sorted(summary.effects, key=lambda e: (e[0].count("."), e[0])):
             objs = resolve(path)
-            if not objs:
-                continue
-            strong = len(objs) == 1
             for obj in objs:
                 new = self._instantiate_mode(mode, pre, obj, resolve, callee, node)
-                self.set_mode(state, obj, new, strong)
+                self.set_mode(state, obj, new)
         for holder_path, attr, values in summary.fields:
             holders = resolve(holder_path)
             vals: set[str] = set()
@@ -901,12 +932,12 @@ class FunctionAnalysis:
         for obj in summary.optimized:
             state.optimized = state.optimized | (resolve(obj[2:]) if obj.startswith("E:") else {obj})
         if summary.has_step:
-            self._training_step(frozenset())
+            self._training_step(frozenset(), state)
         for index in summary.backward_params:
             if index < len(fn.params):
                 value = bound.get(fn.params[index].name)
                 if value is not None:
-                    self._training_step(value.taint)
+                    self._training_step(value.taint, state)
         ret_objs: set[str] = set()
         for obj in summary.returns:
             ret_objs |= resolve(obj[2:]) if obj.startswith("E:") else {obj}
@@ -1030,7 +1061,7 @@ class FunctionAnalysis:
                 state.optimized = state.optimized | v.params_of
             return Value(objs=frozenset({obj}))
         if qualname in ("torch.autograd.backward",) and args:
-            self._training_step(args[0].taint)
+            self._training_step(args[0].taint, state)
             return NOTHING
         if qualname.endswith(".from_pretrained"):
             return self._alloc_module(node, state, qualname, M.EVAL, weights=True)
@@ -1068,13 +1099,10 @@ class FunctionAnalysis:
         if K.may_change_mode(last):
             for v in (*args, *kwargs.values()):
                 self._make_unknown(v.objs, state, node, f"`{last}()`")
-        if qualname.startswith("torch.") and qualname.rsplit(".", 1)[-1] in K.INFERENCE_OPS:
-            pass
         result = self._opaque_result(args, kwargs)
-        if qualname.startswith("torch.") or qualname.startswith("numpy."):
+        if qualname.startswith(("torch.", "numpy.", "math.", "os.", "json.", "logging.")):
             return result
-        # An unknown function's result: not a model we know anything about.
-        return result
+        return self._passthrough(result, args, state)
 
     def _deepcopy(self, node: ir.Call, source: Value, state: State) -> Value:
         obj = self._alloc_id(node)
@@ -1137,10 +1165,17 @@ class FunctionAnalysis:
 
     # ================================================================== training steps and taint
 
-    def _training_step(self, taint: frozenset[str]) -> None:
+    def _training_step(self, taint: frozenset[str], state: State) -> None:
         self.has_step = True
         self.step_loops.add(self.loop_stack[-1] if self.loop_stack else None)
         self.backward_taint |= taint
+        # Trained weights matter as much as loaded ones: the model is no longer a throwaway.
+        learned = set(state.optimized)
+        for fid in taint:
+            fwd = self.forwards.get(fid)
+            if fwd is not None:
+                learned |= fwd.objs
+        state.loaded = state.loaded | learned
 
     def _mark(self, taint: frozenset[str], **flags: bool) -> None:
         for fid in taint:
@@ -1159,6 +1194,8 @@ class FunctionAnalysis:
                 self._mark_used(v)
 
     def _finish_forwards(self) -> list[Forward]:
+        for fwd in self.forwards.values():
+            fwd.function_has_step = self.has_step
         for fid in self.backward_taint:
             fwd = self.forwards.get(fid)
             if fwd is not None:
@@ -1371,6 +1408,30 @@ def _bind(
         if name in by_name:
             bound[name] = value
     return bound
+
+
+def _mode_call_signature(node: ir.Call, meth: str) -> bool:
+    """Could this be nn.Module.train(mode=True) / eval()? `model.train(data=..., epochs=3)` is a
+    training-loop method of some other class."""
+    if meth == "eval":
+        return not node.args and not node.kwargs
+    if meth != "train" or node.has_star:
+        return False
+    if len(node.args) + len(node.kwargs) > 1:
+        return False
+    if node.kwargs and node.kwargs[0][0] != "mode":
+        return False
+    if node.args and isinstance(node.args[0], ir.Const) and not isinstance(node.args[0].value, bool):
+        return False
+    return True
+
+
+def _mode_override(fn: ir.FunctionFacts, meth: str) -> bool:
+    """A project `train`/`eval` method that overrides nn.Module's (same shape: at most a mode flag)."""
+    params = [p for p in fn.params[1:] if p.kind not in ("star", "dstar")]
+    if meth == "eval":
+        return all(p.has_default for p in params)
+    return len(params) <= 1 and all(p.has_default for p in params)
 
 
 def _pretrained_kwargs(kwargs: dict[str, Value]) -> bool:

@@ -215,6 +215,12 @@ def is_evaluation_name(name: str) -> bool:
     return any(word.startswith(_EVAL_WORDS) for word in _words(name))
 
 
+def is_test_file(path: str) -> bool:
+    """pytest modules: their `test_*` functions are unit tests, not evaluation loops."""
+    base = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return base.startswith("test_") or base.endswith("_test.py") or base == "conftest.py"
+
+
 def may_change_mode(name: str) -> bool:
     """An unresolved call with this name, handed a model, may switch its mode (stay unsure after)."""
     return any(word.startswith(_MODE_CHANGING_WORDS) for word in _words(name))
@@ -230,13 +236,22 @@ def torch_nn_class(qualname: str) -> str | None:
     return None
 
 
+_TORCHVISION_MODEL_PACKAGES = frozenset(
+    {"", "detection", "segmentation", "video", "quantization", "optical_flow"}
+)
+
+
 def is_factory(qualname: str) -> bool:
+    """Model builders: `torchvision.models.resnet50`, `...detection.fasterrcnn_resnet50_fpn`,
+    `timm.create_model` — not helpers like `create_feature_extractor` or weight enums."""
     if qualname in FACTORY_FUNCTIONS:
         return True
     if qualname.startswith("torchvision.models."):
-        last = qualname.rsplit(".", 1)[-1]
-        # resnet50(), detection.fasterrcnn_resnet50_fpn(), not weight enums like ResNet50_Weights.
-        return last[:1].islower() and not last.startswith(("get_", "list_")) or last == "get_model"
+        rest = qualname[len("torchvision.models.") :].split(".")
+        package, last = ".".join(rest[:-1]), rest[-1]
+        if package not in _TORCHVISION_MODEL_PACKAGES:
+            return False
+        return last[:1].islower() and not last.startswith(("get_", "list_", "_")) or last == "get_model"
     return False
 
 

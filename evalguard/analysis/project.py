@@ -224,7 +224,9 @@ class ProjectIndex:
             cls = self.classes[key]
             for method_name, qualname in cls.methods:
                 if method_name == name:
-                    return func_key(self.class_module[key].module_name, qualname)
+                    found = func_key(self.class_module[key].module_name, qualname)
+                    if found in self.functions:
+                        return found
         return None
 
     def external_bases(self, class_key: str) -> list[str]:

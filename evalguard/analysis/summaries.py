@@ -48,6 +48,8 @@ class Forward:
     optimized: bool = False
     # Weights were loaded (load_state_dict, pretrained factory) or learned.
     loaded: bool = False
+    # The function where this observation was made runs a training step somewhere.
+    function_has_step: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,3 +50,22 @@ def call_chain(fwd: Forward) -> str:
         return ""
     callee, path, line = fwd.via[0]
     return f" (reached through `{callee}` at {where(path, line)})"
+
+
+def deliberate_train_mode(fwd: Forward) -> bool:
+    """`model.train()` set right here, in a function that never trains, then a forward: the user
+    asked for train-mode behaviour on purpose (MC-dropout, tests of train-mode layers)."""
+    origin = fwd.mode.train
+    return origin is not None and origin.explicit and not origin.via and not fwd.function_has_step
+
+
+def weak_default_train(fwd: Forward) -> bool:
+    """Train mode only by PyTorch's construction default, for a model with no loaded or learned
+    weights, or for a submodule reached through an attribute (its owner may switch it in code we
+    cannot see): not enough to report."""
+    origin = fwd.mode.train
+    if origin is None or origin.explicit:
+        return False
+    if not fwd.loaded:
+        return True
+    return all(obj != root_of(obj) for obj in fwd.objs)

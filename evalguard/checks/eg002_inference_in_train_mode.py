@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from evalguard.analysis.flow import Context
 from evalguard.analysis.summaries import Forward
-from evalguard.checks.common import call_chain, cause, is_mode_sensitive_model
+from evalguard.checks.common import (
+    call_chain,
+    cause,
+    deliberate_train_mode,
+    is_mode_sensitive_model,
+    weak_default_train,
+)
 
 CODE = "EG002"
 
@@ -25,8 +31,7 @@ def check(fwd: Forward, ctx: Context) -> str | None:
     origin = fwd.mode.train
     if origin is None:
         return None
-    # A freshly built model predicting with random weights is a smoke test, not inference.
-    if not origin.explicit and not fwd.loaded:
+    if weak_default_train(fwd) or deliberate_train_mode(fwd):
         return None
     if not is_mode_sensitive_model(fwd, ctx):
         return None

@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from evalguard.analysis.flow import Context
 from evalguard.analysis.summaries import Forward
-from evalguard.checks.common import call_chain, cause, is_mode_sensitive_model
+from evalguard.checks.common import (
+    call_chain,
+    cause,
+    deliberate_train_mode,
+    is_mode_sensitive_model,
+    weak_default_train,
+)
 
 CODE = "EG003"
 
@@ -24,6 +30,8 @@ def check(fwd: Forward, ctx: Context) -> str | None:
         return None
     origin = fwd.mode.train
     if origin is None:
+        return None
+    if weak_default_train(fwd) or deliberate_train_mode(fwd):
         return None
     if not is_mode_sensitive_model(fwd, ctx):
         return None

@@ -73,6 +73,7 @@ class Lowerer:
         self.functions: list[FunctionFacts] = []
         self.classes: list[ClassFacts] = []
         self._scopes: list[_Scope] = []
+        self._function_qualnames: set[str] = set()
         # Class currently being lowered (for method kinds and class facts).
         self._class_stack: list[tuple[str, set[str], list[bool]]] = []
 
@@ -342,6 +343,7 @@ class Lowerer:
         self._scopes.append(scope)
         body = self._suite(node.body)
         self._scopes.pop()
+        self._function_qualnames.add(qualname)
         self.functions.append(
             FunctionFacts(
                 qualname=qualname,
@@ -379,7 +381,7 @@ class Lowerer:
         methods = tuple(
             (stmt.name, stmt.qualname)
             for stmt in body_stmts
-            if isinstance(stmt, DefStmt) and stmt.qualname.startswith(qualname + ".")
+            if isinstance(stmt, DefStmt) and stmt.qualname in self._function_qualnames
         )
         if self._class_stack:
             # Calls in a nested class also count for the enclosing one.
