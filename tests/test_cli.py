@@ -468,7 +468,6 @@ def test_declared_encodings_are_honoured(in_tmp, data):
     assert result.stdout == ""
 
 
-@pytest.mark.xfail(strict=True, reason="engine: unknown coding cookie gives EG000 at column -1")
 def test_unknown_coding_cookie_is_eg000_with_a_1_based_position(in_tmp):
     write(in_tmp / "legacy.py", b"# -*- coding: klingon -*-\nimport torch\n")
     result = run("check", "legacy.py")

@@ -203,11 +203,11 @@ class Lowerer:
         elif isinstance(node, cst.FunctionDef):
             qualname = self._function(node)
             self._scope.local_names.add(node.name.value)
-            out.append(DefStmt(node.name.value, qualname, self._loc(node)))
+            out.append(DefStmt(node.name.value, qualname, self._loc(node.name)))
         elif isinstance(node, cst.ClassDef):
             qualname = self._class(node)
             self._scope.local_names.add(node.name.value)
-            out.append(DefStmt(node.name.value, qualname, self._loc(node)))
+            out.append(DefStmt(node.name.value, qualname, self._loc(node.name)))
         elif isinstance(node, cst.Match):
             cases = []
             exhaustive = False
@@ -435,9 +435,13 @@ class Lowerer:
         if isinstance(node, cst.Float):
             return Const(_literal(node.value, float))
         if isinstance(node, cst.SimpleString):
-            return Const(_string(node.value))
+            return Const(_string(node))
         if isinstance(node, cst.ConcatenatedString):
-            return Other((self._expr(node.left), self._expr(node.right)))
+            value = _concatenated(node)
+            if value is not None:
+                return Const(value)
+            # Contains an f-string: like CPython, one string whose formatted parts are evaluated.
+            return Other(tuple(self._expr(e) for e in _formatted_parts(node)))
         if isinstance(node, (cst.Tuple, cst.List)):
             return Seq(tuple(self._element(e) for e in node.elements))
         if isinstance(node, (cst.Set,)):
@@ -552,10 +556,23 @@ def _literal(text: str, kind: type) -> object:
         return None
 
 
-def _string(text: str) -> object:
-    # Strip prefix and quotes; the exact value only matters for short literals like "False".
-    body = text.lstrip("rRbBuUfF")
-    for quote in ('"""', "'''", '"', "'"):
-        if body.startswith(quote) and body.endswith(quote) and len(body) >= 2 * len(quote):
-            return body[len(quote) : -len(quote)]
-    return body
+def _string(node: cst.SimpleString) -> object:
+    try:
+        return node.evaluated_value
+    except Exception:  # noqa: BLE001 - an odd escape must not stop the analysis
+        return node.value
+
+
+def _concatenated(node: cst.ConcatenatedString) -> object:
+    try:
+        return node.evaluated_value
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _formatted_parts(node: cst.CSTNode) -> list[cst.BaseExpression]:
+    if isinstance(node, cst.ConcatenatedString):
+        return [*_formatted_parts(node.left), *_formatted_parts(node.right)]
+    if isinstance(node, cst.FormattedString):
+        return [p.expression for p in node.parts if isinstance(p, cst.FormattedStringExpression)]
+    return []

@@ -1,0 +1,522 @@
+"""stdlib `ast` -> IR lowering: the fast path.
+
+It produces exactly the IR that `lower.py` produces from LibCST (a test checks the two agree on
+every fixture), at a small fraction of the cost: CPython's parser gives positions for free, while
+LibCST needs a whole-tree metadata pass for them. Files the running interpreter cannot parse
+(syntax newer than it) go through LibCST, whose parser knows every version.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Sequence
+
+from evalguard.parsing.ir import (
+    Assign,
+    Attr,
+    Break,
+    Call,
+    ClassFacts,
+    Const,
+    Continue,
+    DefStmt,
+    Delete,
+    Expr,
+    ExprStmt,
+    FunctionFacts,
+    If,
+    IfExp,
+    ImportBinding,
+    Loc,
+    Loop,
+    Match,
+    Name,
+    Not,
+    Other,
+    Param,
+    Raise,
+    Return,
+    Seq,
+    Starred,
+    Stmt,
+    Subscript,
+    Try,
+    With,
+    dotted_name,
+)
+from evalguard.parsing.lower import MODULE_QUALNAME, _Scope
+
+
+class AstLowerer:
+    def __init__(self, source: str) -> None:
+        self._lines = source.splitlines()
+        self.functions: list[FunctionFacts] = []
+        self.classes: list[ClassFacts] = []
+        self._scopes: list[_Scope] = []
+        self._function_qualnames: set[str] = set()
+        self._class_stack: list[tuple[str, set[str], list[bool]]] = []
+
+    # ------------------------------------------------------------------ entry point
+
+    def lower_module(self, tree: ast.Module) -> tuple[FunctionFacts, list[ImportBinding]]:
+        scope = _Scope(MODULE_QUALNAME)
+        self._scopes.append(scope)
+        body = self._block(tree.body)
+        self._scopes.pop()
+        facts = FunctionFacts(
+            qualname=MODULE_QUALNAME,
+            name=MODULE_QUALNAME,
+            params=(),
+            decorators=(),
+            body=body,
+            loc=Loc(1, 1, 1, 1),
+            class_qualname=None,
+            kind="module",
+            local_names=frozenset(scope.local_names),
+            global_names=frozenset(),
+            imports=tuple(scope.imports),
+            parent=None,
+        )
+        self.functions.append(facts)
+        return facts, scope.imports
+
+    # ------------------------------------------------------------------ positions
+
+    def _col(self, line: int, byte_col: int) -> int:
+        """ast columns count UTF-8 bytes; ours count characters (1-based)."""
+        if 0 < line <= len(self._lines):
+            text = self._lines[line - 1]
+            if not text.isascii():
+                return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="replace")) + 1
+        return byte_col + 1
+
+    def _loc(self, node: ast.AST) -> Loc:
+        line = getattr(node, "lineno", 0)
+        end_line = getattr(node, "end_lineno", None) or line
+        return Loc(
+            line,
+            self._col(line, getattr(node, "col_offset", 0)),
+            end_line,
+            self._col(end_line, getattr(node, "end_col_offset", None) or 0),
+        )
+
+    def _name_loc(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Loc:
+        line = node.lineno
+        text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+        keyword = "class" if isinstance(node, ast.ClassDef) else "def"
+        start = text.find(keyword)
+        col = text.find(node.name, start + len(keyword) if start >= 0 else 0)
+        if col < 0:
+            return Loc(line, 1, line, 1)
+        return Loc(line, col + 1, line, col + 1 + len(node.name))
+
+    @property
+    def _scope(self) -> _Scope:
+        return self._scopes[-1]
+
+    def _qualname(self, name: str) -> str:
+        parent = self._scopes[-1].qualname if self._scopes else MODULE_QUALNAME
+        return name if parent == MODULE_QUALNAME else f"{parent}.{name}"
+
+    def _note_call_name(self, func: Expr) -> None:
+        name = dotted_name(func)
+        if name is None:
+            return
+        if self._class_stack:
+            self._class_stack[-1][1].add(name)
+        if self._scopes:
+            self._scopes[-1].called_names.add(name)
+
+    # ------------------------------------------------------------------ statements
+
+    def _block(self, stmts: Iterable[ast.stmt]) -> tuple[Stmt, ...]:
+        out: list[Stmt] = []
+        for stmt in stmts:
+            self._stmt(stmt, out)
+        return tuple(out)
+
+    def _stmt(self, node: ast.stmt, out: list[Stmt]) -> None:
+        scope = self._scope
+        loc = self._loc(node)
+        if isinstance(node, ast.Expr):
+            out.append(ExprStmt(self._expr(node.value), loc))
+        elif isinstance(node, ast.Assign):
+            value = self._expr(node.value)
+            targets = tuple(self._expr(t) for t in node.targets)
+            for target in targets:
+                scope.bind_target(target)
+            out.append(Assign(targets, value, loc))
+        elif isinstance(node, ast.AnnAssign):
+            target = self._expr(node.target)
+            if node.value is not None:
+                scope.bind_target(target)
+                out.append(Assign((target,), self._expr(node.value), loc))
+        elif isinstance(node, ast.AugAssign):
+            target = self._expr(node.target)
+            scope.bind_target(target)
+            out.append(Assign((target,), Other((target, self._expr(node.value))), loc))
+        elif isinstance(node, ast.Return):
+            out.append(Return(self._expr(node.value) if node.value is not None else None, loc))
+        elif isinstance(node, ast.Raise):
+            if node.exc is not None:
+                out.append(ExprStmt(self._expr(node.exc), loc))
+            out.append(Raise(loc))
+        elif isinstance(node, ast.Break):
+            out.append(Break(loc))
+        elif isinstance(node, ast.Continue):
+            out.append(Continue(loc))
+        elif isinstance(node, ast.Delete):
+            targets = [self._expr(t) for t in node.targets]
+            target = targets[0] if len(targets) == 1 else Seq(tuple(targets))
+            out.append(Delete((target,), loc))
+        elif isinstance(node, ast.Assert):
+            out.append(ExprStmt(self._expr(node.test), loc))
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            scope.global_names.update(node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname is not None:
+                    binding = ImportBinding(alias.asname, alias.name, None, 0)
+                else:
+                    local = alias.name.split(".")[0]
+                    binding = ImportBinding(local, local, None, 0)
+                scope.imports.append(binding)
+                scope.local_names.add(binding.local)
+        elif isinstance(node, ast.ImportFrom):
+            if any(alias.name == "*" for alias in node.names):
+                return
+            for alias in node.names:
+                local = alias.asname or alias.name
+                scope.imports.append(ImportBinding(local, node.module or "", alias.name, node.level or 0))
+                scope.local_names.add(local)
+        elif isinstance(node, ast.If):
+            out.append(self._if(node))
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            target = self._expr(node.target)
+            scope.bind_target(target)
+            out.append(
+                Loop(
+                    target=target,
+                    iter=self._expr(node.iter),
+                    test=None,
+                    body=self._block(node.body),
+                    orelse=self._block(node.orelse),
+                    loc=loc,
+                )
+            )
+        elif isinstance(node, ast.While):
+            out.append(
+                Loop(
+                    target=None,
+                    iter=None,
+                    test=self._expr(node.test),
+                    body=self._block(node.body),
+                    orelse=self._block(node.orelse),
+                    loc=loc,
+                )
+            )
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            items = []
+            for item in node.items:
+                target = None
+                if item.optional_vars is not None:
+                    target = self._expr(item.optional_vars)
+                    scope.bind_target(target)
+                items.append((self._expr(item.context_expr), target))
+            out.append(With(items=tuple(items), body=self._block(node.body), loc=loc))
+        elif isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            handlers = []
+            for handler in node.handlers:
+                if handler.name is not None:
+                    scope.local_names.add(handler.name)
+                if handler.type is not None:
+                    self._expr(handler.type)
+                handlers.append(self._block(handler.body))
+            out.append(
+                Try(
+                    body=self._block(node.body),
+                    handlers=tuple(handlers),
+                    orelse=self._block(node.orelse),
+                    finalbody=self._block(node.finalbody),
+                    loc=loc,
+                )
+            )
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            qualname = self._function(node)
+            scope.local_names.add(node.name)
+            out.append(DefStmt(node.name, qualname, self._name_loc(node)))
+        elif isinstance(node, ast.ClassDef):
+            qualname = self._class(node)
+            scope.local_names.add(node.name)
+            out.append(DefStmt(node.name, qualname, self._name_loc(node)))
+        elif isinstance(node, ast.Match):
+            cases = []
+            exhaustive = False
+            for case in node.cases:
+                self._bind_pattern(case.pattern)
+                if isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None and case.guard is None:
+                    exhaustive = True
+                cases.append(self._block(case.body))
+            out.append(Match(self._expr(node.subject), tuple(cases), exhaustive, loc))
+
+    def _bind_pattern(self, pattern: ast.AST) -> None:
+        for child in ast.walk(pattern):
+            if isinstance(child, ast.MatchAs) and child.name is not None:
+                self._scope.local_names.add(child.name)
+            elif isinstance(child, ast.MatchStar) and child.name is not None:
+                self._scope.local_names.add(child.name)
+            elif isinstance(child, ast.MatchMapping) and child.rest is not None:
+                self._scope.local_names.add(child.rest)
+
+    def _if(self, node: ast.If) -> If:
+        test = self._expr(node.test)
+        body = self._block(node.body)
+        if len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If) and self._is_elif(node.orelse[0]):
+            orelse: tuple[Stmt, ...] = (self._if(node.orelse[0]),)
+        else:
+            orelse = self._block(node.orelse)
+        return If(test=test, body=body, orelse=orelse, loc=self._loc(node))
+
+    def _is_elif(self, node: ast.If) -> bool:
+        line = self._lines[node.lineno - 1] if 0 < node.lineno <= len(self._lines) else ""
+        return line.lstrip().startswith("elif")
+
+    # ------------------------------------------------------------------ definitions
+
+    def _params(self, args: ast.arguments) -> tuple[Param, ...]:
+        out: list[Param] = []
+        positional = [*args.posonlyargs, *args.args]
+        first_default = len(positional) - len(args.defaults)
+        for i, arg in enumerate(args.posonlyargs):
+            out.append(Param(arg.arg, "posonly", i >= first_default))
+        for i, arg in enumerate(args.args, start=len(args.posonlyargs)):
+            out.append(Param(arg.arg, "pos", i >= first_default))
+        if args.vararg is not None:
+            out.append(Param(args.vararg.arg, "star", False))
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+            out.append(Param(arg.arg, "kwonly", default is not None))
+        if args.kwarg is not None:
+            out.append(Param(args.kwarg.arg, "dstar", False))
+        return tuple(out)
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+        name = node.name
+        qualname = self._qualname(name)
+        decorators = tuple(self._expr(d) for d in node.decorator_list)
+        # Defaults run in the enclosing scope; LibCST order: positional, keyword-only, pos-only.
+        positional = [*node.args.posonlyargs, *node.args.args]
+        defaults = dict(zip(positional[len(positional) - len(node.args.defaults) :], node.args.defaults))
+        for arg in node.args.args:
+            if arg in defaults:
+                self._expr(defaults[arg])
+        for default in node.args.kw_defaults:
+            if default is not None:
+                self._expr(default)
+        for arg in node.args.posonlyargs:
+            if arg in defaults:
+                self._expr(defaults[arg])
+        class_qualname = None
+        kind = "function"
+        in_class_body = bool(self._class_stack) and self._scopes[-1].qualname == self._class_stack[-1][0]
+        if in_class_body:
+            class_qualname = self._class_stack[-1][0]
+            kind = "instance"
+            for dec in decorators:
+                dname = dotted_name(dec)
+                if dname == "staticmethod":
+                    kind = "static"
+                elif dname == "classmethod":
+                    kind = "class"
+        params = self._params(node.args)
+        parent = next(
+            (s.qualname for s in reversed(self._scopes) if not s.is_class and s.qualname != MODULE_QUALNAME),
+            None,
+        )
+        scope = _Scope(qualname)
+        scope.local_names.update(p.name for p in params)
+        self._scopes.append(scope)
+        body = self._block(node.body)
+        self._scopes.pop()
+        self._function_qualnames.add(qualname)
+        self.functions.append(
+            FunctionFacts(
+                qualname=qualname,
+                name=name,
+                params=params,
+                decorators=decorators,
+                body=body,
+                loc=self._name_loc(node),
+                class_qualname=class_qualname,
+                kind=kind,
+                local_names=frozenset(scope.local_names - scope.global_names),
+                global_names=frozenset(scope.global_names),
+                imports=tuple(scope.imports),
+                parent=parent,
+                called_names=frozenset(scope.called_names),
+            )
+        )
+        return qualname
+
+    def _class(self, node: ast.ClassDef) -> str:
+        name = node.name
+        qualname = self._qualname(name)
+        bases = tuple(self._expr(b) for b in node.bases)
+        for dec in node.decorator_list:
+            self._expr(dec)
+        called: set[str] = set()
+        reads_training: list[bool] = [False]
+        self._class_stack.append((qualname, called, reads_training))
+        scope = _Scope(qualname, is_class=True)
+        self._scopes.append(scope)
+        body_stmts = self._block(node.body)
+        self._scopes.pop()
+        self._class_stack.pop()
+        methods = tuple(
+            (stmt.name, stmt.qualname)
+            for stmt in body_stmts
+            if isinstance(stmt, DefStmt) and stmt.qualname in self._function_qualnames
+        )
+        if self._class_stack:
+            self._class_stack[-1][1].update(called)
+            self._class_stack[-1][2][0] = self._class_stack[-1][2][0] or reads_training[0]
+        self.classes.append(
+            ClassFacts(
+                qualname=qualname,
+                name=name,
+                bases=bases,
+                methods=methods,
+                loc=self._name_loc(node),
+                called_names=frozenset(called),
+                reads_training_flag=reads_training[0],
+            )
+        )
+        return qualname
+
+    # ------------------------------------------------------------------ expressions
+
+    def _exprs(self, nodes: Sequence[ast.expr]) -> tuple[Expr, ...]:
+        return tuple(self._expr(n) for n in nodes)
+
+    def _expr(self, node: ast.expr) -> Expr:
+        if isinstance(node, ast.Name):
+            return Name(node.id)
+        if isinstance(node, ast.Attribute):
+            if node.attr == "training" and self._class_stack:
+                self._class_stack[-1][2][0] = True
+            return Attr(self._expr(node.value), node.attr)
+        if isinstance(node, ast.Call):
+            func = self._expr(node.func)
+            args: list[Expr] = []
+            kwargs: list[tuple[str, Expr]] = []
+            has_star = False
+            for arg in node.args:
+                if isinstance(arg, ast.Starred):
+                    has_star = True
+                    args.append(Starred(self._expr(arg.value)))
+                else:
+                    args.append(self._expr(arg))
+            for kw in node.keywords:
+                value = self._expr(kw.value)
+                if kw.arg is None:
+                    has_star = True
+                    kwargs.append(("**", value))
+                else:
+                    kwargs.append((kw.arg, value))
+            self._note_call_name(func)
+            return Call(func, tuple(args), tuple(kwargs), self._loc(node), has_star)
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, complex):
+                return Const(None)
+            return Const(value)
+        if isinstance(node, ast.JoinedStr):
+            return Other(
+                tuple(self._expr(v.value) for v in node.values if isinstance(v, ast.FormattedValue))
+            )
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return Seq(self._exprs(node.elts))
+        if isinstance(node, ast.Set):
+            return Other(self._exprs(node.elts))
+        if isinstance(node, ast.Dict):
+            children: list[Expr] = []
+            for key, value in zip(node.keys, node.values):
+                if key is not None:
+                    children.append(self._expr(key))
+                children.append(self._expr(value))
+            return Other(tuple(children))
+        if isinstance(node, ast.Subscript):
+            value = self._expr(node.value)
+            indexes = self._slice_parts(node.slice)
+            index = indexes[0] if len(indexes) == 1 else Other(tuple(indexes))
+            return Subscript(value, index)
+        if isinstance(node, ast.Starred):
+            return Starred(self._expr(node.value))
+        if isinstance(node, ast.IfExp):
+            return IfExp(self._expr(node.test), self._expr(node.body), self._expr(node.orelse))
+        if isinstance(node, ast.UnaryOp):
+            operand = self._expr(node.operand)
+            if isinstance(node.op, ast.Not):
+                return Not(operand)
+            return Other((operand,))
+        if isinstance(node, ast.BinOp):
+            return Other((self._expr(node.left), self._expr(node.right)))
+        if isinstance(node, ast.BoolOp):
+            # LibCST nests boolean operations pairwise, left-associative.
+            values = [self._expr(v) for v in node.values]
+            out = values[0]
+            for v in values[1:]:
+                out = Other((out, v))
+            return out
+        if isinstance(node, ast.Compare):
+            return Other((self._expr(node.left), *(self._expr(c) for c in node.comparators)))
+        if isinstance(node, ast.Await):
+            return self._expr(node.value)
+        if isinstance(node, ast.NamedExpr):
+            target = self._expr(node.target)
+            self._scope.bind_target(target)
+            return self._expr(node.value)
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            return self._comprehension(node)
+        if isinstance(node, ast.Lambda):
+            return Other(())
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            if node.value is None:
+                return Other(())
+            return Other((self._expr(node.value),))
+        if isinstance(node, ast.Slice):
+            return Other(tuple(self._slice_parts(node)))
+        return Other(())
+
+    def _slice_parts(self, node: ast.expr) -> list[Expr]:
+        """Index expressions of a subscript, flattened as LibCST lists its slice elements."""
+        if isinstance(node, ast.Tuple) and any(isinstance(e, ast.Slice) for e in node.elts) or (
+            isinstance(node, ast.Tuple) and node.elts and not _parenthesised(node, self._lines)
+        ):
+            out: list[Expr] = []
+            for elt in node.elts:
+                out.extend(self._slice_parts(elt) if isinstance(elt, ast.Slice) else [self._expr(elt)])
+            return out
+        if isinstance(node, ast.Slice):
+            return [self._expr(p) for p in (node.lower, node.upper, node.step) if p is not None]
+        return [self._expr(node)]
+
+    def _comprehension(self, node: ast.expr) -> Expr:
+        children: list[Expr] = []
+        for gen in node.generators:  # type: ignore[attr-defined]
+            children.append(self._expr(gen.iter))
+            self._scope.bind_target(self._expr(gen.target))
+            children.extend(self._expr(cond) for cond in gen.ifs)
+        if isinstance(node, ast.DictComp):
+            children.append(self._expr(node.key))
+            children.append(self._expr(node.value))
+        else:
+            children.append(self._expr(node.elt))  # type: ignore[attr-defined]
+        return Other(tuple(children))
+
+
+def _parenthesised(node: ast.Tuple, lines: list[str]) -> bool:
+    """`x[(a, b)]` (one tuple index) versus `x[a, b]` (two indexes)."""
+    if not (0 < node.lineno <= len(lines)):
+        return False
+    text = lines[node.lineno - 1].encode("utf-8")
+    return text[node.col_offset : node.col_offset + 1] == b"("
