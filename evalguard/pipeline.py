@@ -67,8 +67,9 @@ def check_modules(modules: list[ModuleFacts], enabled: frozenset[str] | None = N
     errors: list[str] = []
     for facts in modules:
         if facts.failure is not None and facts.failure.line > 0:
+            failure = facts.failure
             findings.append(
-                Finding(facts.path, facts.failure.line, facts.failure.col, "EG000", facts.failure.message)
+                Finding(facts.path, failure.line, failure.col, "EG000", failure.message, failure.line, failure.col)
             )
     index = ProjectIndex(modules)
     ctx, forwards = analyze_project(index, errors)
@@ -91,6 +92,9 @@ def check_modules(modules: list[ModuleFacts], enabled: frozenset[str] | None = N
             findings.append(
                 Finding(fwd.path, fwd.loc.line, fwd.loc.col, rule.CODE, message, fwd.loc.end_line, fwd.loc.end_col)
             )
+    # Under no_grad it is EG003: a helper reached both with and without no_grad gets one finding.
+    no_grad_sites = {(f.path, f.line, f.column) for f in findings if f.code == "EG003"}
+    findings = [f for f in findings if not (f.code == "EG002" and (f.path, f.line, f.column) in no_grad_sites)]
     if enabled is not None:
         findings = [f for f in findings if f.code in enabled]
     findings.sort()

@@ -287,7 +287,6 @@ def test_json_output_on_clean_code_is_an_empty_array(in_tmp):
     assert json.loads(result.stdout) == []
 
 
-@pytest.mark.xfail(strict=True, reason="engine: EG000 findings carry end_line/end_column 0 (not 1-based)")
 def test_json_parse_error_positions_are_1_based(in_tmp):
     write(in_tmp / "broken.py", SYNTAX_ERROR_SRC)
     result = run("check", "--output-format", "json", "broken.py")

@@ -277,7 +277,6 @@ def test_break_right_after_eval_does_not_reach_the_loop_head(tmp_path):
     assert analyse(tmp_path, text) == expected(text) == {("EG003", line_of(text, "return model(val_x)"))}
 
 
-@pytest.mark.xfail(strict=True, reason="engine: `while True:` is treated as able to exit without `break`")
 def test_while_true_exits_only_through_break(tmp_path):
     text = NET + src(
         '''
@@ -370,13 +369,7 @@ def test_summary_of_a_helper_that_switches_to_eval(tmp_path, helper):
     "helper",
     [
         "check_restore",
-        pytest.param(
-            "check_restore_if",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="engine: `if was_training: m.train()` leaves the not-training path as EVAL, not the entry mode",
-            ),
-        ),
+        "check_restore_if",
         "check_train_again",
     ],
 )
@@ -451,7 +444,6 @@ def test_requirement_of_a_helper_is_checked_at_the_call_site(tmp_path):
     assert codes(expected(text)) == {"EG001"}
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a model returned inside a tuple from a helper loses its mode")
 def test_model_returned_in_a_tuple_keeps_its_mode(tmp_path):
     text = src(
         '''
@@ -847,7 +839,6 @@ def test_module_level_script_with_global_model_and_predict_helper(tmp_path):
     assert codes(expected(text)) == {"EG002"}
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a global rebound inside another function (`global model`) is not seen")
 def test_global_model_built_in_a_setup_function(tmp_path):
     text = src(
         '''
@@ -1093,7 +1084,6 @@ def test_eg002_and_eg003_never_share_a_location_across_the_fixtures(monkeypatch)
     assert not [loc for loc, c in by_location.items() if {"EG002", "EG003"} <= c]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a helper's forward called both with and without no_grad gets EG002 and EG003")
 def test_eg002_and_eg003_never_both_fire_on_one_forward_call(tmp_path):
     text = src(
         '''

@@ -162,6 +162,12 @@ class FunctionAnalysis:
         self.in_init = self.fn.name == "__init__"
         self.framework_managed = self._framework_managed()
         self.param_taints: dict[str, int] = {}
+        self.in_module_class = (
+            self.fn.class_qualname is not None
+            and self.fn.kind == "instance"
+            and ctx.index.class_props(func_key(self.module, self.fn.class_qualname))[0] is not False
+        )
+        self.forwards_self = False
         self.evaluation_like = K.is_evaluation_name(self.fn.name) and not (
             self.fn.name.startswith("test_") and K.is_test_file(self.path)
         )
@@ -261,11 +267,14 @@ class FunctionAnalysis:
         then_state = self.block(stmt.body, state.copy())
         else_state = self.block(stmt.orelse, state.copy())
         if saved is not None and then_state is not None:
-            # `if was_training: model.train()` restores the saved mode.
+            # `if was_training: model.train()` restores the saved mode: on the other branch the
+            # model was not training when saved, so its mode there is the saved one too.
             objs, mode = saved
             for obj in objs:
                 if self.mode_of(then_state, obj).kinds() == {M.TRAIN}:
                     self.set_mode(then_state, obj, mode)
+                    if else_state is not None and self.mode_of(else_state, obj).kinds() <= {M.EVAL}:
+                        self.set_mode(else_state, obj, mode)
         branches = [s for s in (then_state, else_state) if s is not None]
         if not branches:
             return None
@@ -326,7 +335,11 @@ class FunctionAnalysis:
         self.loop_stack.pop()
         if stmt.test is not None:
             self.expr(stmt.test, head)
-        normal = self.block(stmt.orelse, head.copy()) if stmt.orelse else head
+        if isinstance(stmt.test, ir.Const) and stmt.test.value is True:
+            # `while True:` ends only through break (or return/raise).
+            normal: State | None = None
+        else:
+            normal = self.block(stmt.orelse, head.copy()) if stmt.orelse else head
         outs = [s for s in (normal, *exits) if s is not None]
         if not outs:
             return None
@@ -818,6 +831,8 @@ class FunctionAnalysis:
         return any((info := self.info_of(o)) is not None and info.optimizer for o in value.objs)
 
     def forward(self, node: ir.Call, model: Value, args: list[Value], kwargs: dict[str, Value], state: State) -> Value:
+        if self.in_module_class and all(_is_self_rooted(o) for o in model.objs):
+            self.forwards_self = True
         for v in (*args, *kwargs.values()):
             if v.taint:
                 self._mark_used(v)
@@ -872,7 +887,12 @@ class FunctionAnalysis:
         summary = self.ctx.summary(key)
         bound = _bind(fn, args, kwargs, recv, node.has_star)
         self._mark_used_all([*args, *kwargs.values()])
-        return self.apply_summary(node, key, fn, summary, bound, state)
+        result = self.apply_summary(node, key, fn, summary, bound, state)
+        if summary.forwards_self and recv is not None and recv.objs and fn.name not in K.MODULE_API_METHODS:
+            # `model.forward_features(x)`, `model.encode(x)`: the module runs, in its current mode.
+            fwd = self.forward(node, recv, [], {}, state)
+            result = Value(objs=result.objs, taint=result.taint | fwd.taint, elts=result.elts)
+        return result
 
     def construct_project(
         self, node: ir.Call, class_key: str, args: list[Value], kwargs: dict[str, Value], state: State
@@ -938,9 +958,15 @@ class FunctionAnalysis:
                 value = bound.get(fn.params[index].name)
                 if value is not None:
                     self._training_step(value.taint, state)
-        ret_objs: set[str] = set()
-        for obj in summary.returns:
-            ret_objs |= resolve(obj[2:]) if obj.startswith("E:") else {obj}
+        def mapped(objs: Iterable[str]) -> frozenset[str]:
+            out: set[str] = set()
+            for obj in objs:
+                out |= resolve(obj[2:]) if obj.startswith("E:") else {obj}
+            return frozenset(out)
+
+        for var_key, objs in summary.globals_out:
+            state.vars[var_key] = Value(objs=mapped(objs))
+        ret_objs = set(mapped(summary.returns))
         taint: set[str] = set()
         for req in summary.requirements:
             fid = self._instantiate_requirement(req, callee, node, resolve, pre)
@@ -950,7 +976,10 @@ class FunctionAnalysis:
             value = bound.get(path)
             if value is not None:
                 taint |= value.taint
-        return Value(objs=frozenset(ret_objs), taint=frozenset(taint))
+        elts = None
+        if summary.returns_elts is not None:
+            elts = tuple(Value(objs=mapped(position)) for position in summary.returns_elts)
+        return Value(objs=frozenset(ret_objs), taint=frozenset(taint), elts=elts)
 
     def _resolve_entry_path(self, path: str, bound: dict[str, Value], state: State) -> frozenset[str]:
         if path.startswith("G:") or path.startswith("C:"):
@@ -1269,33 +1298,38 @@ class FunctionAnalysis:
         returns_forward_of: set[str] = set()
         for value in self.returns:
             returns |= value.objs
-        requirements = []
+        requirements: dict[tuple[str, str], Requirement] = {}
         for fwd in sorted(self.forwards.values(), key=lambda f: f.fid):
             if fwd.mode.entry is None or self.framework_managed:
                 continue
             fwd_returned = any(fwd.fid in v.taint for v in self.returns)
+            base_fid = fwd.fid.split("@", 1)[0]
             for obj in sorted(fwd.objs):
                 path = entry_path(obj)
                 if path is None:
                     continue
-                requirements.append(
-                    Requirement(
-                        path=path,
-                        fid=fwd.fid,
-                        file=fwd.path,
-                        loc=fwd.loc,
-                        function=fwd.function,
-                        label=fwd.label,
-                        no_grad=fwd.no_grad,
-                        in_init=fwd.in_init,
-                        inference_hint=fwd.inference_hint,
-                        trained=fwd.trained or fwd.fid in self.backward_taint,
-                        value_used=fwd.value_used,
-                        shape_used=fwd.shape_used,
-                        returned=fwd_returned,
-                        via=fwd.via,
-                    )
+                if self.in_module_class and _is_self_rooted(obj):
+                    # A module's own submodules: callers see a forward of the module instead.
+                    continue
+                req = Requirement(
+                    path=path,
+                    fid=base_fid,
+                    file=fwd.path,
+                    loc=fwd.loc,
+                    function=fwd.function,
+                    label=fwd.label,
+                    no_grad=fwd.no_grad,
+                    in_init=fwd.in_init,
+                    inference_hint=fwd.inference_hint,
+                    trained=fwd.trained or fwd.fid in self.backward_taint,
+                    value_used=fwd.value_used,
+                    shape_used=fwd.shape_used,
+                    returned=fwd_returned,
+                    via=fwd.via,
                 )
+                key = (path, base_fid)
+                old = requirements.get(key)
+                requirements[key] = req if old is None else _merge_requirements(old, req)
         backward_params = frozenset(self.param_taints[t] for t in self.backward_taint if t in self.param_taints)
         for value in self.returns:
             for t in value.taint:
@@ -1306,13 +1340,35 @@ class FunctionAnalysis:
             fields=tuple(fields),
             loaded=frozenset(o for o in exit_state.loaded if o.startswith(("E:", "N:"))),
             optimized=frozenset(o for o in exit_state.optimized if o.startswith(("E:", "N:"))),
-            requirements=tuple(requirements),
+            requirements=tuple(requirements[k] for k in sorted(requirements)),
             returns=tuple(sorted(returns)),
             fresh_modes=tuple(fresh),
             has_step=self.has_step and not self.framework_managed,
             backward_params=backward_params,
             returns_forward_of=frozenset(returns_forward_of),
+            returns_elts=self._returns_elts(),
+            globals_out=self._globals_out(exit_state),
+            forwards_self=self.forwards_self,
         )
+
+    def _returns_elts(self) -> tuple[tuple[str, ...], ...] | None:
+        shapes = {len(v.elts) if v.elts is not None else -1 for v in self.returns}
+        if len(shapes) != 1 or -1 in shapes or not self.returns:
+            return None
+        width = shapes.pop()
+        return tuple(
+            tuple(sorted(set().union(*(v.elts[i].objs for v in self.returns))))  # type: ignore[index]
+            for i in range(width)
+        )
+
+    def _globals_out(self, exit_state: State) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        if self.is_module_body:
+            return ()
+        out = []
+        for key, value in sorted(exit_state.vars.items()):
+            if key.startswith("G:") and value.objs != frozenset({f"E:{key}"}) and value.objs:
+                out.append((key, tuple(sorted(value.objs))))
+        return tuple(out)
 
 
 # ====================================================================== module-level helpers
@@ -1366,6 +1422,23 @@ def _parent(obj: str) -> str | None:
     if root == obj:
         return None
     return obj.rsplit(".", 1)[0]
+
+
+def _is_self_rooted(obj: str) -> bool:
+    return obj == "E:self" or obj.startswith("E:self.")
+
+
+def _merge_requirements(a: Requirement, b: Requirement) -> Requirement:
+    return replace(
+        a,
+        no_grad=a.no_grad and b.no_grad,
+        in_init=a.in_init and b.in_init,
+        inference_hint=a.inference_hint or b.inference_hint,
+        trained=a.trained or b.trained,
+        value_used=a.value_used or b.value_used,
+        shape_used=a.shape_used or b.shape_used,
+        returned=a.returned or b.returned,
+    )
 
 
 def _has_set_ancestor(modes: dict[str, ModeVal], obj: str) -> bool:

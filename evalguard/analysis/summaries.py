@@ -88,6 +88,12 @@ class Summary:
     # Parameters whose value reaches a `.backward()` inside (index in the parameter list).
     backward_params: frozenset[int] = frozenset()
     returns_forward_of: frozenset[str] = frozenset()
+    # Per position, when every return is a tuple of the same length (`return model, device`).
+    returns_elts: tuple[tuple[str, ...], ...] | None = None
+    # Module-level variables this function rebinds (`global model; model = Net()`): key -> objects.
+    globals_out: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # A method of an nn.Module subclass that runs its own submodules: calling it is a forward.
+    forwards_self: bool = False
 
 
 EMPTY_SUMMARY = Summary()
