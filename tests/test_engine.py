@@ -565,6 +565,9 @@ def test_project_class_imported_from_another_file_is_a_sensitive_model(tmp_path,
                     opt.step()
                 evaluate(model, val_loader)
             model.train()
+            for x, y in loader:
+                F.cross_entropy(model(x), y).backward()
+                opt.step()
             with torch.no_grad():
                 print(model(next(iter(val_loader))[0]).argmax(1))  # expect: EG003
         '''
@@ -941,6 +944,9 @@ MLP_PROGRAM = src(
                 opt.step()
             evaluate(model, val_loader)
         model.train()
+        for x, y in loader:
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
         with torch.no_grad():
             return model(test_x).argmax(1)  # expect: EG003
     '''

@@ -68,7 +68,7 @@ def _const(value: object) -> Value:
 
 
 class State:
-    __slots__ = ("vars", "fields", "modes", "loaded", "optimized")
+    __slots__ = ("vars", "fields", "modes", "loaded", "optimized", "stepped")
 
     def __init__(self) -> None:
         self.vars: dict[str, Value] = {}
@@ -76,6 +76,8 @@ class State:
         self.modes: dict[str, ModeVal] = {}
         self.loaded: frozenset[str] = frozenset()
         self.optimized: frozenset[str] = frozenset()
+        # Objects that ran a training step since their last explicit train() call.
+        self.stepped: frozenset[str] = frozenset()
 
     def copy(self) -> "State":
         s = State()
@@ -84,6 +86,7 @@ class State:
         s.modes = dict(self.modes)
         s.loaded = self.loaded
         s.optimized = self.optimized
+        s.stepped = self.stepped
         return s
 
     def same(self, other: "State") -> bool:
@@ -93,6 +96,7 @@ class State:
             and self.modes == other.modes
             and self.loaded == other.loaded
             and self.optimized == other.optimized
+            and self.stepped == other.stepped
         )
 
 
@@ -316,6 +320,10 @@ class FunctionAnalysis:
             self.expr(stmt.test, state)  # type: ignore[arg-type]
         head = state
         exits: list[State] = []
+        # States at the end of an iteration: the loop's normal exit. Loops are taken to run at
+        # least once — after `for epoch in ...: train(); evaluate()` the model is in eval mode,
+        # and reporting the zero-iteration path would be noise.
+        after_iteration: State | None = None
         self.loop_stack.append(loop_id)
         for _ in range(MAX_LOOP_ITERATIONS):
             body_state = head.copy()
@@ -328,6 +336,8 @@ class FunctionAnalysis:
             continues = self.continues.pop()
             exits = breaks
             back = [s for s in (end, *continues) if s is not None]
+            if back:
+                after_iteration = _join_all(back if after_iteration is None else [after_iteration, *back])
             new_head = _join_all([head, *back]) if back else head
             if new_head.same(head):
                 break
@@ -339,7 +349,8 @@ class FunctionAnalysis:
             # `while True:` ends only through break (or return/raise).
             normal: State | None = None
         else:
-            normal = self.block(stmt.orelse, head.copy()) if stmt.orelse else head
+            exit_state = after_iteration if after_iteration is not None else head
+            normal = self.block(stmt.orelse, exit_state.copy()) if stmt.orelse else exit_state
         outs = [s for s in (normal, *exits) if s is not None]
         if not outs:
             return None
@@ -815,6 +826,8 @@ class FunctionAnalysis:
                 new = M.only(M.UNKNOWN, replace(origin, what=f"{label}.train(<flag>)"))
         # A strong update even with several candidate objects: whichever one the reference holds
         # at run time is the one switched.
+        if new.train is not None:
+            state.stepped = state.stepped - recv.objs
         for obj in recv.objs:
             self.set_mode(state, obj, new)  # type: ignore[arg-type]
         return Value(objs=recv.objs, taint=recv.taint)
@@ -843,6 +856,7 @@ class FunctionAnalysis:
         loop = self.loop_stack[-1] if self.loop_stack else None
         optimized = bool(model.objs & state.optimized)
         loaded = bool(model.objs & state.loaded)
+        stepped = bool(model.objs & state.stepped)
         if fwd is None:
             fwd = Forward(
                 fid=fid,
@@ -858,6 +872,7 @@ class FunctionAnalysis:
                 loop=loop,
                 optimized=optimized,
                 loaded=loaded,
+                stepped=stepped,
             )
             self.forwards[fid] = fwd
         else:
@@ -866,6 +881,7 @@ class FunctionAnalysis:
             fwd.no_grad = fwd.no_grad and self.no_grad
             fwd.optimized = fwd.optimized or optimized
             fwd.loaded = fwd.loaded or loaded
+            fwd.stepped = fwd.stepped or stepped
         return Value(taint=frozenset({fid}))
 
     # ------------------------------------------------------------------ project calls
@@ -953,6 +969,9 @@ class FunctionAnalysis:
             state.optimized = state.optimized | (resolve(obj[2:]) if obj.startswith("E:") else {obj})
         if summary.has_step:
             self._training_step(frozenset(), state)
+            # The callee trained whatever it was handed.
+            for value in bound.values():
+                state.stepped = state.stepped | value.objs
         for index in summary.backward_params:
             if index < len(fn.params):
                 value = bound.get(fn.params[index].name)
@@ -1050,6 +1069,7 @@ class FunctionAnalysis:
             existing.objs = existing.objs | objs
             existing.no_grad = existing.no_grad and (req.no_grad or self.no_grad)
             existing.loaded = existing.loaded or bool(objs & pre.loaded)
+            existing.stepped = existing.stepped or bool(objs & pre.stepped)
             return fid
         self.forwards[fid] = Forward(
             fid=fid,
@@ -1069,6 +1089,7 @@ class FunctionAnalysis:
             via=via,
             optimized=bool(objs & pre.optimized),
             loaded=bool(objs & pre.loaded),
+            stepped=bool(objs & pre.stepped),
         )
         return fid
 
@@ -1205,6 +1226,7 @@ class FunctionAnalysis:
             if fwd is not None:
                 learned |= fwd.objs
         state.loaded = state.loaded | learned
+        state.stepped = state.stepped | learned
 
     def _mark(self, taint: frozenset[str], **flags: bool) -> None:
         for fid in taint:
@@ -1401,6 +1423,7 @@ def _join_into(a: State, b: State) -> None:
             a.modes[key] = ma.join(mb)
     a.loaded = a.loaded | b.loaded
     a.optimized = a.optimized | b.optimized
+    a.stepped = a.stepped | b.stepped
 
 
 def _lookup_mode(modes: dict[str, ModeVal], obj: str) -> ModeVal | None:
@@ -1461,6 +1484,7 @@ def _replace_state(target: State, source: State) -> None:
     target.modes = source.modes
     target.loaded = source.loaded
     target.optimized = source.optimized
+    target.stepped = source.stepped
 
 
 def _bind(

@@ -50,6 +50,9 @@ class Forward:
     loaded: bool = False
     # The function where this observation was made runs a training step somewhere.
     function_has_step: bool = False
+    # The model ran a training step since its last explicit train() (so that train() was for
+    # training, not for this forward).
+    stepped: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,10 +53,17 @@ def call_chain(fwd: Forward) -> str:
 
 
 def deliberate_train_mode(fwd: Forward) -> bool:
-    """`model.train()` set right here, in a function that never trains, then a forward: the user
-    asked for train-mode behaviour on purpose (MC-dropout, tests of train-mode layers)."""
+    """`model.train()` called right here and the forward follows with no training step in
+    between: the user asked for train-mode behaviour on purpose (MC-dropout, tests of train-mode
+    layers). A train() followed by training and then inference is the bug."""
     origin = fwd.mode.train
-    return origin is not None and origin.explicit and not origin.via and not fwd.function_has_step
+    return origin is not None and origin.explicit and not origin.via and not fwd.stepped
+
+
+def prediction_discarded(fwd: Forward) -> bool:
+    """`_ = model(dummy)` (warm-up, compile, feature capture through hooks) or a shape probe:
+    no prediction comes out of this forward."""
+    return not fwd.value_used
 
 
 def weak_default_train(fwd: Forward) -> bool:

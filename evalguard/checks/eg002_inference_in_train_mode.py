@@ -17,6 +17,7 @@ from evalguard.checks.common import (
     cause,
     deliberate_train_mode,
     is_mode_sensitive_model,
+    prediction_discarded,
     weak_default_train,
 )
 
@@ -26,7 +27,7 @@ CODE = "EG002"
 def check(fwd: Forward, ctx: Context) -> str | None:
     if fwd.trained or fwd.no_grad or fwd.in_init or not fwd.inference_hint:
         return None
-    if fwd.shape_used and not fwd.value_used:
+    if prediction_discarded(fwd):
         return None
     origin = fwd.mode.train
     if origin is None:
