@@ -32,6 +32,17 @@ from evalguard.parsing import ir
 from evalguard.parsing.ir import Loc, dotted_name
 
 MAX_LOOP_ITERATIONS = 8
+# Longest attribute chain tracked below an object, and most objects one reference may denote.
+MAX_PATH_ATTRS = 4
+MAX_OBJECTS = 24
+# Stands for "some object we lost track of": its mode is unknown, so it never yields a finding.
+UNKNOWN_OBJ = "U:lost"
+
+
+def _capped(objs: frozenset[str]) -> frozenset[str]:
+    if len(objs) <= MAX_OBJECTS:
+        return objs
+    return frozenset(sorted(objs)[:MAX_OBJECTS]) | {UNKNOWN_OBJ}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +63,7 @@ class Value:
         if self == other:
             return self
         return Value(
-            objs=self.objs | other.objs,
+            objs=_capped(self.objs | other.objs),
             taint=self.taint | other.taint,
             sym=self.sym if self.sym == other.sym else None,
             saved=self.saved if self.saved == other.saved else None,
@@ -504,9 +515,12 @@ class FunctionAnalysis:
             bound = state.fields.get((obj, attr))
             if bound is not None:
                 out |= bound
+            elif obj.count(".", len(root_of(obj))) >= MAX_PATH_ATTRS:
+                # k-limiting: `while hasattr(m, "module"): m = m.module` must not grow paths forever.
+                out.add(UNKNOWN_OBJ)
             else:
                 out.add(f"{obj}.{attr}")
-        return frozenset(out)
+        return _capped(frozenset(out))
 
     def mode_of(self, state: State, obj: str) -> ModeVal:
         mode = state.modes.get(obj)
