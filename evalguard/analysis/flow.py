@@ -378,8 +378,21 @@ class FunctionAnalysis:
 
     def with_stmt(self, stmt: ir.With, state: State) -> State | None:
         outer = self.no_grad
+        restores: list[tuple[str, ModeVal]] = []
         for ctx_expr, target in stmt.items:
-            value = self.expr(ctx_expr, state)
+            mode_ctx = self._mode_context(ctx_expr)
+            if mode_ctx is not None:
+                # `with eval_mode(model):` switches for the block and restores afterwards.
+                assert isinstance(ctx_expr, ir.Call)
+                args, _ = self.eval_args(ctx_expr, state)
+                origin = self._origin(ctx_expr.loc, f"{_path_text(ctx_expr.func)}(...)")
+                for arg in args:
+                    for obj in arg.objs:
+                        restores.append((obj, self.mode_of(state, obj)))
+                        self.set_mode(state, obj, M.only(mode_ctx, origin))
+                value = NOTHING
+            else:
+                value = self.expr(ctx_expr, state)
             if self._is_no_grad_ctx(ctx_expr, state):
                 self.no_grad = True
             elif self._is_grad_enabling_ctx(ctx_expr):
@@ -388,7 +401,22 @@ class FunctionAnalysis:
                 self.assign(target, value, state, ctx_expr)
         end = self.block(stmt.body, state)
         self.no_grad = outer
+        if end is not None:
+            for obj, mode in reversed(restores):
+                self.set_mode(end, obj, mode)
         return end
+
+    def _mode_context(self, expr: ir.Expr) -> str | None:
+        """`eval_mode(model)` / `train_mode(model)` style context managers (evalguard's own,
+        MONAI's, most projects'): the mode they hold for the block, by name."""
+        if not isinstance(expr, ir.Call) or not expr.args:
+            return None
+        name = (dotted_name(expr.func) or "").rsplit(".", 1)[-1].lower()
+        if name in ("eval_mode", "evaluating", "evaluation_mode", "eval_context"):
+            return M.EVAL
+        if name in ("train_mode", "training_mode", "train_context"):
+            return M.TRAIN
+        return None
 
     def try_stmt(self, stmt: ir.Try, state: State) -> State | None:
         before = state.copy()
