@@ -659,7 +659,6 @@ def test_reexport_through_package_init(tmp_path, monkeypatch, loop_import, call,
     assert analyse_project(tmp_path, monkeypatch) == want
 
 
-@pytest.mark.xfail(strict=True, reason="engine: `from .evaluation import *` re-exports in __init__.py are not followed")
 def test_star_reexport_through_package_init(tmp_path, monkeypatch):
     files = engine_package("from proj.engine import run_validation", "run_validation", "from .evaluation import *\n")
     want = write_project(tmp_path, files)

@@ -137,6 +137,14 @@ class ProjectIndex:
                 return self._resolve_cached(binding, facts, _depth)
         if name in facts.toplevel_names:
             return Symbol("global", f"G:{module}|{name}")
+        for binding in facts.imports:
+            if binding.local == "*":
+                # `from .evaluation import *` re-exports that module's public names.
+                target = self.resolve_import(ImportBinding("*", binding.module, None, binding.level), facts)
+                if target.kind == "module" and target.target != module and not name.startswith("_"):
+                    sym = self.module_member(target.target, name, _depth + 1)
+                    if sym is not None:
+                        return sym
         sub = f"{module}.{name}"
         if sub in self.modules:
             return Symbol("module", sub)

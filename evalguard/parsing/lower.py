@@ -288,6 +288,7 @@ class Lowerer:
             module = _attr_chain(node.module) if node.module is not None else ""
             level = len(node.relative)
             if isinstance(node.names, cst.ImportStar):
+                scope.imports.append(ImportBinding("*", module, "*", level))
                 return
             for alias in node.names:
                 name = _attr_chain(alias.name)

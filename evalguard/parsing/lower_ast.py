@@ -184,6 +184,7 @@ class AstLowerer:
                 scope.local_names.add(binding.local)
         elif isinstance(node, ast.ImportFrom):
             if any(alias.name == "*" for alias in node.names):
+                scope.imports.append(ImportBinding("*", node.module or "", "*", node.level or 0))
                 return
             for alias in node.names:
                 local = alias.asname or alias.name
