@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import FIXTURES, MARKER
+
 from evalguard.analysis import modes as M
 from evalguard.analysis.modes import BOTTOM, ModeVal, Origin
 from evalguard.cli import main

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from conftest import FIXTURES, ROOT, expected_markers
+
 from evalguard.pipeline import check_paths
 
 SINGLE = sorted(p for p in FIXTURES.glob("*.py"))

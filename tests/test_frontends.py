@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import FIXTURES
+
 from evalguard.parsing.source import facts_from_source
 
 ALL = sorted(FIXTURES.rglob("*.py"))

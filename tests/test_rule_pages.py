@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import ROOT
+
 from evalguard.pipeline import check_paths
 from evalguard.rules_catalog import RULES
 

@@ -19,7 +19,12 @@ from dataclasses import dataclass, replace
 from evalguard.analysis import knowledge as K
 from evalguard.analysis import modes as M
 from evalguard.analysis.modes import ModeVal, Origin
-from evalguard.analysis.project import ProjectIndex, Symbol, external_class_kind, func_key
+from evalguard.analysis.project import (
+    ProjectIndex,
+    Symbol,
+    external_class_kind,
+    func_key,
+)
 from evalguard.analysis.summaries import (
     EMPTY_SUMMARY,
     Forward,

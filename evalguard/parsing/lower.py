@@ -13,7 +13,6 @@ from evalguard.parsing.ir import (
     Attr,
     Break,
     Call,
-    ClassFacts,
     Const,
     Continue,
     DefStmt,
@@ -39,92 +38,24 @@ from evalguard.parsing.ir import (
     Subscript,
     Try,
     With,
-    dotted_name,
 )
-
-MODULE_QUALNAME = "<module>"
-
-
-class _Scope:
-    """Collects what one function (or the module body) binds while its body is lowered."""
-
-    def __init__(self, qualname: str, is_class: bool = False) -> None:
-        self.qualname = qualname
-        self.is_class = is_class
-        self.local_names: set[str] = set()
-        self.global_names: set[str] = set()
-        self.imports: list[ImportBinding] = []
-        self.called_names: set[str] = set()
-
-    def bind_target(self, target: Expr) -> None:
-        if isinstance(target, Name):
-            self.local_names.add(target.id)
-        elif isinstance(target, (Seq,)):
-            for elt in target.elts:
-                self.bind_target(elt)
-        elif isinstance(target, Starred):
-            self.bind_target(target.value)
+from evalguard.parsing.scopes import DefinitionCollector
 
 
-class Lowerer:
+class Lowerer(DefinitionCollector):
     def __init__(self, wrapper: MetadataWrapper) -> None:
+        super().__init__()
         self._positions = wrapper.resolve(PositionProvider)
         self.module = wrapper.module
-        self.functions: list[FunctionFacts] = []
-        self.classes: list[ClassFacts] = []
-        self._scopes: list[_Scope] = []
-        self._function_qualnames: set[str] = set()
-        # Class currently being lowered (for method kinds and class facts).
-        self._class_stack: list[tuple[str, set[str], list[bool]]] = []
-
-    # ------------------------------------------------------------------ entry points
 
     def lower_module(self) -> tuple[FunctionFacts, list[ImportBinding]]:
-        scope = _Scope(MODULE_QUALNAME)
-        self._scopes.append(scope)
-        body = self._block(self.module.body)
-        self._scopes.pop()
-        facts = FunctionFacts(
-            qualname=MODULE_QUALNAME,
-            name=MODULE_QUALNAME,
-            params=(),
-            decorators=(),
-            body=body,
-            loc=Loc(1, 1, 1, 1),
-            class_qualname=None,
-            kind="module",
-            local_names=frozenset(scope.local_names),
-            global_names=frozenset(),
-            imports=tuple(scope.imports),
-            parent=None,
-        )
-        self.functions.append(facts)
-        return facts, scope.imports
-
-    # ------------------------------------------------------------------ helpers
+        return self._define_module(lambda: self._block(self.module.body))
 
     def _loc(self, node: cst.CSTNode) -> Loc:
         rng = self._positions.get(node)
         if rng is None:
             return NO_LOC
         return Loc(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
-
-    @property
-    def _scope(self) -> _Scope:
-        return self._scopes[-1]
-
-    def _qualname(self, name: str) -> str:
-        parent = self._scopes[-1].qualname if self._scopes else MODULE_QUALNAME
-        return name if parent == MODULE_QUALNAME else f"{parent}.{name}"
-
-    def _note_call_name(self, func: Expr) -> None:
-        name = dotted_name(func)
-        if name is None:
-            return
-        if self._class_stack:
-            self._class_stack[-1][1].add(name)
-        if self._scopes:
-            self._scopes[-1].called_names.add(name)
 
     # ------------------------------------------------------------------ statements
 
@@ -201,13 +132,9 @@ class Lowerer:
                 )
             )
         elif isinstance(node, cst.FunctionDef):
-            qualname = self._function(node)
-            self._scope.local_names.add(node.name.value)
-            out.append(DefStmt(node.name.value, qualname, self._loc(node.name)))
+            out.append(self._function(node))
         elif isinstance(node, cst.ClassDef):
-            qualname = self._class(node)
-            self._scope.local_names.add(node.name.value)
-            out.append(DefStmt(node.name.value, qualname, self._loc(node.name)))
+            out.append(self._class(node))
         elif isinstance(node, cst.Match):
             cases = []
             exhaustive = False
@@ -314,92 +241,25 @@ class Lowerer:
             out.append(Param(params.star_kwarg.name.value, "dstar", False))
         return tuple(out)
 
-    def _function(self, node: cst.FunctionDef) -> str:
-        name = node.name.value
-        qualname = self._qualname(name)
+    def _function(self, node: cst.FunctionDef) -> DefStmt:
         decorators = tuple(self._expr(d.decorator) for d in node.decorators)
         # Defaults are evaluated in the enclosing scope.
         for p in (*node.params.params, *node.params.kwonly_params, *node.params.posonly_params):
             if p.default is not None:
                 self._expr(p.default)
-        class_qualname = None
-        kind = "function"
-        in_class_body = bool(self._class_stack) and self._scopes and self._scopes[-1].qualname == self._class_stack[-1][0]
-        if in_class_body:
-            class_qualname = self._class_stack[-1][0]
-            kind = "instance"
-            for dec in decorators:
-                dname = dotted_name(dec)
-                if dname == "staticmethod":
-                    kind = "static"
-                elif dname == "classmethod":
-                    kind = "class"
-        params = self._params(node.params)
-        parent = next(
-            (s.qualname for s in reversed(self._scopes) if not s.is_class and s.qualname != MODULE_QUALNAME),
-            None,
+        return self._define_function(
+            node.name.value,
+            decorators,
+            self._params(node.params),
+            lambda: self._suite(node.body),
+            self._loc(node.name),
         )
-        scope = _Scope(qualname)
-        scope.local_names.update(p.name for p in params)
-        self._scopes.append(scope)
-        body = self._suite(node.body)
-        self._scopes.pop()
-        self._function_qualnames.add(qualname)
-        self.functions.append(
-            FunctionFacts(
-                qualname=qualname,
-                name=name,
-                params=params,
-                decorators=decorators,
-                body=body,
-                loc=self._loc(node.name),
-                class_qualname=class_qualname,
-                kind=kind,
-                local_names=frozenset(scope.local_names - scope.global_names),
-                global_names=frozenset(scope.global_names),
-                imports=tuple(scope.imports),
-                parent=parent,
-                called_names=frozenset(scope.called_names),
-            )
-        )
-        return qualname
 
-    def _class(self, node: cst.ClassDef) -> str:
-        name = node.name.value
-        qualname = self._qualname(name)
+    def _class(self, node: cst.ClassDef) -> DefStmt:
         bases = tuple(self._expr(arg.value) for arg in node.bases if arg.keyword is None)
         for dec in node.decorators:
             self._expr(dec.decorator)
-        called: set[str] = set()
-        reads_training: list[bool] = [False]
-        self._class_stack.append((qualname, called, reads_training))
-        # The class body is its own scope; its statements still run (class attributes).
-        scope = _Scope(qualname, is_class=True)
-        self._scopes.append(scope)
-        body_stmts = self._suite(node.body)
-        self._scopes.pop()
-        self._class_stack.pop()
-        methods = tuple(
-            (stmt.name, stmt.qualname)
-            for stmt in body_stmts
-            if isinstance(stmt, DefStmt) and stmt.qualname in self._function_qualnames
-        )
-        if self._class_stack:
-            # Calls in a nested class also count for the enclosing one.
-            self._class_stack[-1][1].update(called)
-            self._class_stack[-1][2][0] = self._class_stack[-1][2][0] or reads_training[0]
-        self.classes.append(
-            ClassFacts(
-                qualname=qualname,
-                name=name,
-                bases=bases,
-                methods=methods,
-                loc=self._loc(node.name),
-                called_names=frozenset(called),
-                reads_training_flag=reads_training[0],
-            )
-        )
-        return qualname
+        return self._define_class(node.name.value, bases, lambda: self._suite(node.body), self._loc(node.name))
 
     # ------------------------------------------------------------------ expressions
 
@@ -412,8 +272,7 @@ class Lowerer:
                 return Const({"True": True, "False": False, "None": None}[node.value])
             return Name(node.value)
         if isinstance(node, cst.Attribute):
-            if node.attr.value == "training" and self._class_stack:
-                self._class_stack[-1][2][0] = True
+            self._note_attribute(node.attr.value)
             return Attr(self._expr(node.value), node.attr.value)
         if isinstance(node, cst.Call):
             func = self._expr(node.func)

@@ -16,7 +16,6 @@ from evalguard.parsing.ir import (
     Attr,
     Break,
     Call,
-    ClassFacts,
     Const,
     Continue,
     DefStmt,
@@ -42,43 +41,17 @@ from evalguard.parsing.ir import (
     Subscript,
     Try,
     With,
-    dotted_name,
 )
-from evalguard.parsing.lower import MODULE_QUALNAME, _Scope
+from evalguard.parsing.scopes import DefinitionCollector
 
 
-class AstLowerer:
+class AstLowerer(DefinitionCollector):
     def __init__(self, source: str) -> None:
+        super().__init__()
         self._lines = source.splitlines()
-        self.functions: list[FunctionFacts] = []
-        self.classes: list[ClassFacts] = []
-        self._scopes: list[_Scope] = []
-        self._function_qualnames: set[str] = set()
-        self._class_stack: list[tuple[str, set[str], list[bool]]] = []
-
-    # ------------------------------------------------------------------ entry point
 
     def lower_module(self, tree: ast.Module) -> tuple[FunctionFacts, list[ImportBinding]]:
-        scope = _Scope(MODULE_QUALNAME)
-        self._scopes.append(scope)
-        body = self._block(tree.body)
-        self._scopes.pop()
-        facts = FunctionFacts(
-            qualname=MODULE_QUALNAME,
-            name=MODULE_QUALNAME,
-            params=(),
-            decorators=(),
-            body=body,
-            loc=Loc(1, 1, 1, 1),
-            class_qualname=None,
-            kind="module",
-            local_names=frozenset(scope.local_names),
-            global_names=frozenset(),
-            imports=tuple(scope.imports),
-            parent=None,
-        )
-        self.functions.append(facts)
-        return facts, scope.imports
+        return self._define_module(lambda: self._block(tree.body))
 
     # ------------------------------------------------------------------ positions
 
@@ -109,23 +82,6 @@ class AstLowerer:
         if col < 0:
             return Loc(line, 1, line, 1)
         return Loc(line, col + 1, line, col + 1 + len(node.name))
-
-    @property
-    def _scope(self) -> _Scope:
-        return self._scopes[-1]
-
-    def _qualname(self, name: str) -> str:
-        parent = self._scopes[-1].qualname if self._scopes else MODULE_QUALNAME
-        return name if parent == MODULE_QUALNAME else f"{parent}.{name}"
-
-    def _note_call_name(self, func: Expr) -> None:
-        name = dotted_name(func)
-        if name is None:
-            return
-        if self._class_stack:
-            self._class_stack[-1][1].add(name)
-        if self._scopes:
-            self._scopes[-1].called_names.add(name)
 
     # ------------------------------------------------------------------ statements
 
@@ -243,13 +199,9 @@ class AstLowerer:
                 )
             )
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            qualname = self._function(node)
-            scope.local_names.add(node.name)
-            out.append(DefStmt(node.name, qualname, self._name_loc(node)))
+            out.append(self._function(node))
         elif isinstance(node, ast.ClassDef):
-            qualname = self._class(node)
-            scope.local_names.add(node.name)
-            out.append(DefStmt(node.name, qualname, self._name_loc(node)))
+            out.append(self._class(node))
         elif isinstance(node, ast.Match):
             cases = []
             exhaustive = False
@@ -300,9 +252,7 @@ class AstLowerer:
             out.append(Param(args.kwarg.arg, "dstar", False))
         return tuple(out)
 
-    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
-        name = node.name
-        qualname = self._qualname(name)
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> DefStmt:
         decorators = tuple(self._expr(d) for d in node.decorator_list)
         # Defaults run in the enclosing scope; LibCST order: positional, keyword-only, pos-only.
         positional = [*node.args.posonlyargs, *node.args.args]
@@ -316,82 +266,15 @@ class AstLowerer:
         for arg in node.args.posonlyargs:
             if arg in defaults:
                 self._expr(defaults[arg])
-        class_qualname = None
-        kind = "function"
-        in_class_body = bool(self._class_stack) and self._scopes[-1].qualname == self._class_stack[-1][0]
-        if in_class_body:
-            class_qualname = self._class_stack[-1][0]
-            kind = "instance"
-            for dec in decorators:
-                dname = dotted_name(dec)
-                if dname == "staticmethod":
-                    kind = "static"
-                elif dname == "classmethod":
-                    kind = "class"
-        params = self._params(node.args)
-        parent = next(
-            (s.qualname for s in reversed(self._scopes) if not s.is_class and s.qualname != MODULE_QUALNAME),
-            None,
+        return self._define_function(
+            node.name, decorators, self._params(node.args), lambda: self._block(node.body), self._name_loc(node)
         )
-        scope = _Scope(qualname)
-        scope.local_names.update(p.name for p in params)
-        self._scopes.append(scope)
-        body = self._block(node.body)
-        self._scopes.pop()
-        self._function_qualnames.add(qualname)
-        self.functions.append(
-            FunctionFacts(
-                qualname=qualname,
-                name=name,
-                params=params,
-                decorators=decorators,
-                body=body,
-                loc=self._name_loc(node),
-                class_qualname=class_qualname,
-                kind=kind,
-                local_names=frozenset(scope.local_names - scope.global_names),
-                global_names=frozenset(scope.global_names),
-                imports=tuple(scope.imports),
-                parent=parent,
-                called_names=frozenset(scope.called_names),
-            )
-        )
-        return qualname
 
-    def _class(self, node: ast.ClassDef) -> str:
-        name = node.name
-        qualname = self._qualname(name)
+    def _class(self, node: ast.ClassDef) -> DefStmt:
         bases = tuple(self._expr(b) for b in node.bases)
         for dec in node.decorator_list:
             self._expr(dec)
-        called: set[str] = set()
-        reads_training: list[bool] = [False]
-        self._class_stack.append((qualname, called, reads_training))
-        scope = _Scope(qualname, is_class=True)
-        self._scopes.append(scope)
-        body_stmts = self._block(node.body)
-        self._scopes.pop()
-        self._class_stack.pop()
-        methods = tuple(
-            (stmt.name, stmt.qualname)
-            for stmt in body_stmts
-            if isinstance(stmt, DefStmt) and stmt.qualname in self._function_qualnames
-        )
-        if self._class_stack:
-            self._class_stack[-1][1].update(called)
-            self._class_stack[-1][2][0] = self._class_stack[-1][2][0] or reads_training[0]
-        self.classes.append(
-            ClassFacts(
-                qualname=qualname,
-                name=name,
-                bases=bases,
-                methods=methods,
-                loc=self._name_loc(node),
-                called_names=frozenset(called),
-                reads_training_flag=reads_training[0],
-            )
-        )
-        return qualname
+        return self._define_class(node.name, bases, lambda: self._block(node.body), self._name_loc(node))
 
     # ------------------------------------------------------------------ expressions
 
@@ -402,8 +285,7 @@ class AstLowerer:
         if isinstance(node, ast.Name):
             return Name(node.id)
         if isinstance(node, ast.Attribute):
-            if node.attr == "training" and self._class_stack:
-                self._class_stack[-1][2][0] = True
+            self._note_attribute(node.attr)
             return Attr(self._expr(node.value), node.attr)
         if isinstance(node, ast.Call):
             func = self._expr(node.func)
