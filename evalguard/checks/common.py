@@ -76,3 +76,24 @@ def weak_default_train(fwd: Forward) -> bool:
     if not fwd.loaded:
         return True
     return all(obj != root_of(obj) for obj in fwd.objs)
+
+
+def train_mode_origin(fwd: Forward, ctx: Context) -> Origin | None:
+    """For a forward that produces a prediction (not a training step): where the model's train
+    mode came from, if that is worth reporting (EG002/EG003 share this)."""
+    if fwd.trained or fwd.in_init or prediction_discarded(fwd):
+        return None
+    origin = fwd.mode.train
+    if origin is None or weak_default_train(fwd) or deliberate_train_mode(fwd):
+        return None
+    if not is_mode_sensitive_model(fwd, ctx):
+        return None
+    return origin
+
+
+def how_train(origin: Origin) -> str:
+    return "switches it to train mode" if origin.explicit else "builds it in train mode (PyTorch's default)"
+
+
+def root_label(fwd: Forward) -> str:
+    return fwd.label.split("(")[0]

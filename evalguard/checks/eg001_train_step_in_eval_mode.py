@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from evalguard.analysis.flow import Context
 from evalguard.analysis.summaries import Forward
-from evalguard.checks.common import call_chain, cause, is_mode_sensitive_model
+from evalguard.checks.common import call_chain, cause, is_mode_sensitive_model, root_label
 
 CODE = "EG001"
 
@@ -34,10 +34,6 @@ def check(fwd: Forward, ctx: Context) -> str | None:
         return None
     return (
         f"training step may run in eval mode: {cause(origin)} switches `{fwd.label}` to eval and "
-        f"nothing switches it back before this step{call_chain(fwd)}; call `{_root(fwd.label)}.train()` "
+        f"nothing switches it back before this step{call_chain(fwd)}; call `{root_label(fwd)}.train()` "
         "at the top of the training loop body"
     )
-
-
-def _root(label: str) -> str:
-    return label.split("(")[0]

@@ -12,33 +12,19 @@ from __future__ import annotations
 
 from evalguard.analysis.flow import Context
 from evalguard.analysis.summaries import Forward
-from evalguard.checks.common import (
-    call_chain,
-    cause,
-    deliberate_train_mode,
-    is_mode_sensitive_model,
-    prediction_discarded,
-    weak_default_train,
-)
+from evalguard.checks.common import call_chain, cause, how_train, root_label, train_mode_origin
 
 CODE = "EG002"
 
 
 def check(fwd: Forward, ctx: Context) -> str | None:
-    if fwd.trained or fwd.no_grad or fwd.in_init or not fwd.inference_hint:
+    if fwd.no_grad or not fwd.inference_hint:
         return None
-    if prediction_discarded(fwd):
-        return None
-    origin = fwd.mode.train
+    origin = train_mode_origin(fwd, ctx)
     if origin is None:
         return None
-    if weak_default_train(fwd) or deliberate_train_mode(fwd):
-        return None
-    if not is_mode_sensitive_model(fwd, ctx):
-        return None
-    how = "leaves it in train mode" if origin.explicit else "builds it in train mode (PyTorch's default)"
     return (
-        f"`{fwd.label}` runs inference in train mode: {cause(origin)} {how} and nothing calls eval() "
-        f"before this forward{call_chain(fwd)}; Dropout stays active and BatchNorm uses batch statistics; "
-        f"call `{fwd.label.split('(')[0]}.eval()` before inference"
+        f"`{fwd.label}` runs inference in train mode: {cause(origin)} {how_train(origin)} and nothing calls "
+        f"eval() before this forward{call_chain(fwd)}; Dropout stays active and BatchNorm uses batch "
+        f"statistics; call `{root_label(fwd)}.eval()` before inference"
     )

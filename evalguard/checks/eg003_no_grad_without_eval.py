@@ -12,33 +12,19 @@ from __future__ import annotations
 
 from evalguard.analysis.flow import Context
 from evalguard.analysis.summaries import Forward
-from evalguard.checks.common import (
-    call_chain,
-    cause,
-    deliberate_train_mode,
-    is_mode_sensitive_model,
-    prediction_discarded,
-    weak_default_train,
-)
+from evalguard.checks.common import call_chain, cause, how_train, root_label, train_mode_origin
 
 CODE = "EG003"
 
 
 def check(fwd: Forward, ctx: Context) -> str | None:
-    if not fwd.no_grad or fwd.trained or fwd.in_init:
+    if not fwd.no_grad:
         return None
-    if prediction_discarded(fwd):
-        return None
-    origin = fwd.mode.train
+    origin = train_mode_origin(fwd, ctx)
     if origin is None:
         return None
-    if weak_default_train(fwd) or deliberate_train_mode(fwd):
-        return None
-    if not is_mode_sensitive_model(fwd, ctx):
-        return None
-    how = "switches it to train mode" if origin.explicit else "builds it in train mode (PyTorch's default)"
     return (
-        f"`{fwd.label}` runs under no_grad/inference_mode in train mode: {cause(origin)} {how} and "
-        f"nothing calls eval() before this forward{call_chain(fwd)}; no_grad only disables autograd, "
-        f"Dropout and BatchNorm still behave as in training; call `{fwd.label.split('(')[0]}.eval()` first"
+        f"`{fwd.label}` runs under no_grad/inference_mode in train mode: {cause(origin)} {how_train(origin)} "
+        f"and nothing calls eval() before this forward{call_chain(fwd)}; no_grad only disables autograd, "
+        f"Dropout and BatchNorm still behave as in training; call `{root_label(fwd)}.eval()` first"
     )
