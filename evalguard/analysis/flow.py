@@ -173,6 +173,9 @@ class FunctionAnalysis:
         self.loop_stack: list[int] = []
         self.loop_counter = 0
         self.step_loops: set[int | None] = set()
+        # Loops whose backward() visibly consumes some forward's output: there, taint decides
+        # which forwards are training steps (a logging forward beside them is not one).
+        self.taint_known_loops: set[int | None] = set()
         self.has_step = False
         self.backward_taint: set[str] = set()
         self.returns: list[Value] = []
@@ -763,7 +766,7 @@ class FunctionAnalysis:
         result = self._opaque_result(args, kwargs, recv)
         if recv.objs and self._may_be_module(recv) and self._is_model_value(recv, state):
             return result
-        return self._passthrough(result, args, state)
+        return self._passthrough(node, result, args, state)
 
     def _is_model_value(self, value: Value, state: State) -> bool:
         for obj in value.objs:
@@ -774,16 +777,20 @@ class FunctionAnalysis:
                 return True
         return False
 
-    def _passthrough(self, result: Value, args: list[Value], state: State) -> Value:
+    def _passthrough(self, node: ir.Call, result: Value, args: list[Value], state: State) -> Value:
         """An unknown call handed models may return them (`model = quantize(model)`,
-        `model, opt = accelerator.prepare(model, opt)`): keep their identity in the result."""
+        `model, opt = accelerator.prepare(model, opt)`): keep their identity in the result. It may
+        also run them (`loss = compute_loss(model, batch)`): a synthetic forward, which counts as a
+        training step when its result reaches backward()."""
         models = [Value(objs=a.objs) if self._is_model_value(a, state) else NOTHING for a in args]
         if not any(m.objs for m in models):
             return result
         objs: frozenset[str] = frozenset()
         for m in models:
             objs |= m.objs
-        return Value(objs=objs, taint=result.taint, elts=tuple(models))
+        label = next((_path_text(e) for e, m in zip(node.args, models) if m.objs), None)
+        ran = self.forward(node, Value(objs=objs), [], {}, state, synthetic=True, label=label)
+        return Value(objs=objs, taint=result.taint | ran.taint, elts=tuple(models))
 
     def _called_attribute(self, recv: Value, attr: str, state: State) -> Value | None:
         """The object called by `recv.attr(...)` when that is an attribute holding a module rather
@@ -890,14 +897,25 @@ class FunctionAnalysis:
     def _is_optimizer_objs(self, value: Value) -> bool:
         return any((info := self.info_of(o)) is not None and info.optimizer for o in value.objs)
 
-    def forward(self, node: ir.Call, model: Value, args: list[Value], kwargs: dict[str, Value], state: State) -> Value:
+    def forward(
+        self,
+        node: ir.Call,
+        model: Value,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        state: State,
+        synthetic: bool = False,
+        label: str | None = None,
+    ) -> Value:
         if self.in_module_class and all(_is_self_rooted(o) for o in model.objs):
             self.forwards_self = True
         for v in (*args, *kwargs.values()):
             if v.taint:
                 self._mark_used(v)
         fid = f"{self.path}:{node.loc.line}:{node.loc.col}"
-        label = _path_text(node.func.value if isinstance(node.func, ir.Attr) and node.func.attr == "forward" else node.func) or "model"
+        if label is None:
+            callee = node.func.value if isinstance(node.func, ir.Attr) and node.func.attr == "forward" else node.func
+            label = _path_text(callee) or "model"
         mode = self.mode_of_all(state, model.objs)
         fwd = self.forwards.get(fid)
         loop = self.loop_stack[-1] if self.loop_stack else None
@@ -920,6 +938,7 @@ class FunctionAnalysis:
                 optimized=optimized,
                 loaded=loaded,
                 stepped=stepped,
+                synthetic=synthetic,
             )
             self.forwards[fid] = fwd
         else:
@@ -929,7 +948,9 @@ class FunctionAnalysis:
             fwd.optimized = fwd.optimized or optimized
             fwd.loaded = fwd.loaded or loaded
             fwd.stepped = fwd.stepped or stepped
-        return Value(taint=frozenset({fid}))
+        # The output depends on the inputs too: `criterion(model(x), y)` carries model's forward.
+        carried = frozenset().union(*(v.taint for v in (*args, *kwargs.values())))
+        return Value(taint=carried | {fid})
 
     # ------------------------------------------------------------------ project calls
 
@@ -1199,7 +1220,7 @@ class FunctionAnalysis:
         result = self._opaque_result(args, kwargs)
         if qualname.startswith(("torch.", "numpy.", "math.", "os.", "json.", "logging.")):
             return result
-        return self._passthrough(result, args, state)
+        return self._passthrough(node, result, args, state)
 
     def _deepcopy(self, node: ir.Call, source: Value, state: State) -> Value:
         obj = self._alloc_id(node)
@@ -1264,7 +1285,10 @@ class FunctionAnalysis:
 
     def _training_step(self, taint: frozenset[str], state: State) -> None:
         self.has_step = True
-        self.step_loops.add(self.loop_stack[-1] if self.loop_stack else None)
+        loop = self.loop_stack[-1] if self.loop_stack else None
+        self.step_loops.add(loop)
+        if any(t in self.forwards for t in taint):
+            self.taint_known_loops.add(loop)
         self.backward_taint |= taint
         # Trained weights matter as much as loaded ones: the model is no longer a throwaway.
         learned = set(state.optimized)
@@ -1299,7 +1323,14 @@ class FunctionAnalysis:
             if fwd is not None:
                 fwd.trained = True
         for fwd in self.forwards.values():
-            if not fwd.no_grad and not fwd.inference_hint and fwd.loop is not None and fwd.loop in self.step_loops:
+            if (
+                not fwd.no_grad
+                and not fwd.inference_hint
+                and not fwd.synthetic
+                and fwd.loop is not None
+                and fwd.loop in self.step_loops
+                and fwd.loop not in self.taint_known_loops
+            ):
                 fwd.trained = True
         return list(self.forwards.values())
 

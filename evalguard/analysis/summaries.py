@@ -53,6 +53,8 @@ class Forward:
     # The model ran a training step since its last explicit train() (so that train() was for
     # training, not for this forward).
     stepped: bool = False
+    # Not a visible forward call: a model handed to an unknown function (`compute_loss(model, b)`).
+    synthetic: bool = False
 
 
 @dataclass(frozen=True, slots=True)

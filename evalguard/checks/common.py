@@ -81,7 +81,7 @@ def weak_default_train(fwd: Forward) -> bool:
 def train_mode_origin(fwd: Forward, ctx: Context) -> Origin | None:
     """For a forward that produces a prediction (not a training step): where the model's train
     mode came from, if that is worth reporting (EG002/EG003 share this)."""
-    if fwd.trained or fwd.in_init or prediction_discarded(fwd):
+    if fwd.trained or fwd.in_init or fwd.synthetic or prediction_discarded(fwd):
         return None
     origin = fwd.mode.train
     if origin is None or weak_default_train(fwd) or deliberate_train_mode(fwd):
