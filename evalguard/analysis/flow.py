@@ -551,6 +551,9 @@ class FunctionAnalysis:
             bound = state.fields.get((obj, attr))
             if bound is not None:
                 out |= bound
+            elif attr in ("module", "_orig_mod"):
+                # DataParallel/DDP `.module`, torch.compile `._orig_mod`: the same model, the same mode.
+                out.add(obj)
             elif obj.count(".", len(root_of(obj))) >= MAX_PATH_ATTRS:
                 # k-limiting: `while hasattr(m, "module"): m = m.module` must not grow paths forever.
                 out.add(UNKNOWN_OBJ)
@@ -722,7 +725,19 @@ class FunctionAnalysis:
             self.ctx.index.functions[target], meth
         )):
             args, kwargs = self.eval_args(node, state)
-            return self.call_project(node, target, args, kwargs, recv, state)
+            overrides = self._overrides(recv, meth, target)
+            if not overrides:
+                return self.call_project(node, target, args, kwargs, recv, state)
+            # `self.evaluate()` in a base class: any subclass override may run. Join them all.
+            outcomes = []
+            for candidate in (target, *overrides):
+                branch = state.copy()
+                outcomes.append((branch, self.call_project(node, candidate, args, kwargs, recv, branch)))
+            _replace_state(state, _join_all([b for b, _ in outcomes]))
+            result = outcomes[0][1]
+            for _, value in outcomes[1:]:
+                result = result.join(value)
+            return result
         if is_mode_call and recv.objs and self._may_be_module(recv):
             return self.mode_call(node, meth, recv, state)
         args, kwargs = self.eval_args(node, state)
@@ -822,6 +837,19 @@ class FunctionAnalysis:
                 if target is not None:
                     return target
         return None
+
+    def _overrides(self, recv: Value, meth: str, target: str) -> list[str]:
+        """Overrides of `meth` in project subclasses, when the receiver is this method's `self`
+        (whose concrete class may be any subclass)."""
+        if recv.objs != {"E:self"} or self.fn.class_qualname is None:
+            return []
+        class_key = func_key(self.module, self.fn.class_qualname)
+        out = []
+        for sub in self.ctx.index.subclasses(class_key):
+            found = self.ctx.index.find_method(sub, meth)
+            if found is not None and found != target and found not in out:
+                out.append(found)
+        return out[:8]
 
     def _class_of(self, obj: str) -> str | None:
         if obj == "E:self" and self.fn.class_qualname is not None and self.fn.kind == "instance":
@@ -1230,7 +1258,8 @@ class FunctionAnalysis:
         self.ctx.allocs[obj] = replace(base, label=f"deepcopy({_label_of(source) or ''})".replace("()", "()"))
         if source.objs:
             state.modes[obj] = self.mode_of_all(state, source.objs)
-            if source.objs & state.loaded:
+            if source.objs & state.loaded or any(i.is_module for i in known):
+                # A copy of a model is kept for its weights (EMA, best-so-far snapshot, teacher).
                 state.loaded = state.loaded | {obj}
         else:
             state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, "deepcopy()"))
@@ -1320,7 +1349,8 @@ class FunctionAnalysis:
             fwd.function_has_step = self.has_step
         for fid in self.backward_taint:
             fwd = self.forwards.get(fid)
-            if fwd is not None:
+            if fwd is not None and not fwd.no_grad:
+                # Under no_grad nothing flows back: a teacher's output in the loss is not trained.
                 fwd.trained = True
         for fwd in self.forwards.values():
             if (

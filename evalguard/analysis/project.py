@@ -69,6 +69,7 @@ class ProjectIndex:
             for i in range(len(parts)):
                 self._by_suffix.setdefault(".".join(parts[i:]), []).append(name)
         self._class_cache: dict[str, tuple[bool | None, bool]] = {}
+        self._subclasses: dict[str, list[str]] | None = None
 
     # ------------------------------------------------------------------ modules and imports
 
@@ -226,6 +227,24 @@ class ProjectIndex:
             out.append(key)
             stack.extend(b.target for b in self.class_bases(key) if b.kind == "class")
         return out
+
+    def subclasses(self, class_key: str) -> list[str]:
+        """Project classes deriving from this one, transitively (sorted)."""
+        if self._subclasses is None:
+            direct: dict[str, set[str]] = {}
+            for key in self.classes:
+                for base in self.class_bases(key):
+                    if base.kind == "class":
+                        direct.setdefault(base.target, set()).add(key)
+            self._subclasses = {k: sorted(v) for k, v in direct.items()}
+        out: list[str] = []
+        stack = list(self._subclasses.get(class_key, ()))
+        while stack and len(out) < 64:
+            key = stack.pop(0)
+            if key not in out and key != class_key:
+                out.append(key)
+                stack.extend(self._subclasses.get(key, ()))
+        return sorted(out)
 
     def find_method(self, class_key: str, name: str) -> str | None:
         for key in self.mro(class_key):
