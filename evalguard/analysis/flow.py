@@ -849,7 +849,9 @@ class FunctionAnalysis:
             found = self.ctx.index.find_method(sub, meth)
             if found is not None and found != target and found not in out:
                 out.append(found)
-        return out[:8]
+        # With several overrides (TrainEpoch/ValidEpoch), joining them would mix one subclass's
+        # train() with another's inference; only a single override is followed.
+        return out if len(out) == 1 else []
 
     def _class_of(self, obj: str) -> str | None:
         if obj == "E:self" and self.fn.class_qualname is not None and self.fn.kind == "instance":
