@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from evalguard.analysis.interprocedural import analyze_project
 from evalguard.analysis.project import ProjectIndex
 from evalguard.checks.registry import FORWARD_RULES
+from evalguard.discovery.context import MAX_CONTEXT_FILES, imported_files
 from evalguard.discovery.files import SourceFile, discover
 from evalguard.findings import Finding
 from evalguard.parsing.ir import ModuleFacts
@@ -32,17 +34,45 @@ def check_files(files: Iterable[SourceFile], enabled: frozenset[str] | None = No
     errors: list[str] = []
     modules: list[ModuleFacts] = []
     for source in files:
-        try:
-            with open(source.path, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            errors.append(f"{source.path}: cannot read file: {exc.strerror or exc}")
-            continue
-        modules.append(parse_source(data, source.path, source.module_name, errors))
-    result = check_modules(modules, enabled)
+        facts = read_and_parse(source, errors)
+        if facts is not None:
+            modules.append(facts)
+    context = context_modules(files, modules)
+    result = check_modules(modules + context, enabled, report={m.path for m in modules})
     result.files_checked = len(files)
     result.errors[:0] = errors
     return result
+
+
+def read_and_parse(source: SourceFile, errors: list[str] | None) -> ModuleFacts | None:
+    try:
+        with open(source.path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        if errors is not None:
+            errors.append(f"{source.path}: cannot read file: {exc.strerror or exc}")
+        return None
+    return parse_source(data, source.path, source.module_name, errors if errors is not None else [])
+
+
+def context_modules(files: list[SourceFile], modules: list[ModuleFacts]) -> list[ModuleFacts]:
+    """Modules imported by the checked files (transitively) that were not given: read for their
+    summaries, never reported on."""
+    seen = {os.path.realpath(f.path) for f in files}
+    queue = [(f, m) for f, m in zip(files, modules)]
+    out: list[ModuleFacts] = []
+    while queue and len(out) < MAX_CONTEXT_FILES:
+        source, facts = queue.pop(0)
+        for dep in imported_files(facts, source):
+            real = os.path.realpath(dep.path)
+            if real in seen:
+                continue
+            seen.add(real)
+            dep_facts = read_and_parse(dep, None)
+            if dep_facts is not None and dep_facts.failure is None:
+                out.append(dep_facts)
+                queue.append((dep, dep_facts))
+    return out
 
 
 def parse_source(data: bytes | str, path: str, module_name: str, errors: list[str]) -> ModuleFacts:
@@ -62,7 +92,10 @@ def facts_from_source_failure(path: str, module_name: str, message: str | None) 
     return ModuleFacts(path, module_name, (), (), (), frozenset(), failure)
 
 
-def check_modules(modules: list[ModuleFacts], enabled: frozenset[str] | None = None) -> CheckResult:
+def check_modules(
+    modules: list[ModuleFacts], enabled: frozenset[str] | None = None, report: set[str] | None = None
+) -> CheckResult:
+    """Analyse these modules together; report findings in `report` paths only (default: all)."""
     findings: list[Finding] = []
     errors: list[str] = []
     for facts in modules:
@@ -97,5 +130,7 @@ def check_modules(modules: list[ModuleFacts], enabled: frozenset[str] | None = N
     findings = [f for f in findings if not (f.code == "EG002" and (f.path, f.line, f.column) in no_grad_sites)]
     if enabled is not None:
         findings = [f for f in findings if f.code in enabled]
+    if report is not None:
+        findings = [f for f in findings if f.path in report]
     findings.sort()
     return CheckResult(findings, len(modules), errors)

@@ -29,6 +29,8 @@ class DiscoveryError(Exception):
 class SourceFile:
     path: str  # as shown to the user
     module_name: str
+    # The sys.path entry the module name is relative to (absolute).
+    root: str = ""
 
 
 def discover(paths: list[str]) -> list[SourceFile]:
@@ -39,18 +41,18 @@ def discover(paths: list[str]) -> list[SourceFile]:
         if not os.path.lexists(given):
             raise DiscoveryError(f"path does not exist: {given}")
         if os.path.isdir(given):
-            root = _import_root(os.path.abspath(given))
+            root = import_root(os.path.abspath(given))
             for path in _walk(given):
                 real = os.path.realpath(path)
                 if real not in seen:
                     seen.add(real)
-                    out.append(SourceFile(_display(path), _module_name(os.path.abspath(path), root)))
+                    out.append(SourceFile(_display(path), module_name_for(os.path.abspath(path), root), root))
         else:
             real = os.path.realpath(given)
             if real not in seen:
                 seen.add(real)
-                root = _import_root(os.path.dirname(os.path.abspath(given)))
-                out.append(SourceFile(_display(given), _module_name(os.path.abspath(given), root)))
+                root = import_root(os.path.dirname(os.path.abspath(given)))
+                out.append(SourceFile(_display(given), module_name_for(os.path.abspath(given), root), root))
     out.sort(key=lambda f: f.path)
     return out
 
@@ -80,7 +82,7 @@ def _skip_dir(parent: str, name: str) -> bool:
     return os.path.isfile(os.path.join(parent, name, "pyvenv.cfg"))
 
 
-def _import_root(directory: str) -> str:
+def import_root(directory: str) -> str:
     """The sys.path entry a file would be imported from: climb out of packages (`__init__.py`)."""
     root = directory
     while os.path.isfile(os.path.join(root, "__init__.py")):
@@ -91,7 +93,7 @@ def _import_root(directory: str) -> str:
     return root
 
 
-def _module_name(path: str, root: str) -> str:
+def module_name_for(path: str, root: str) -> str:
     rel = os.path.relpath(path, root)
     parts = rel[: -len(".py")].split(os.sep) if rel.endswith(".py") else rel.split(os.sep)
     if parts and parts[-1] == "__init__":

@@ -1,0 +1,55 @@
+"""Context files: modules the checked files import, read for their summaries only.
+
+pre-commit hands evalguard just the changed files; the `evaluate()` that switches the model to
+eval usually lives in a file that did not change. Imports of the checked files are looked up on
+disk (relative to the file's import root and to its own directory, as scripts run from there)
+and those modules join the analysis — their own findings are not reported.
+"""
+
+from __future__ import annotations
+
+import os
+
+from evalguard.discovery.files import SourceFile, import_root, module_name_for
+from evalguard.parsing.ir import ImportBinding, ModuleFacts
+
+# Bounds: context is a help, never a crawl of a whole monorepo.
+MAX_CONTEXT_FILES = 400
+
+
+def imported_files(facts: ModuleFacts, source: SourceFile) -> list[SourceFile]:
+    """Files on disk that this module's imports name (project modules only)."""
+    abspath = os.path.abspath(source.path)
+    here = os.path.dirname(abspath)
+    roots = [r for r in dict.fromkeys((source.root or import_root(here), here)) if r]
+    bindings: list[ImportBinding] = list(facts.imports)
+    for fn in facts.functions:
+        bindings.extend(fn.imports)
+    out: list[SourceFile] = []
+    for binding in bindings:
+        for path, root in _candidates(binding, facts, abspath, roots):
+            if os.path.isfile(path):
+                out.append(SourceFile(os.path.relpath(path) if not os.path.isabs(source.path) else path,
+                                      module_name_for(path, root), root))
+    return out
+
+
+def _candidates(binding: ImportBinding, facts: ModuleFacts, abspath: str, roots: list[str]):
+    if binding.level:
+        base = os.path.dirname(abspath)
+        for _ in range(binding.level - 1):
+            base = os.path.dirname(base)
+        parts = binding.module.split(".") if binding.module else []
+        bases = [(os.path.join(base, *parts), import_root(base))]
+    else:
+        parts = binding.module.split(".")
+        bases = [(os.path.join(root, *parts), root) for root in roots]
+    for stem, root in bases:
+        yield stem + ".py", root
+        yield os.path.join(stem, "__init__.py"), root
+        if binding.name and binding.name != "*":
+            # `from pkg import module`
+            yield os.path.join(stem, binding.name + ".py"), root
+        if not binding.level:
+            # `import a.b` binds `a`: its package file too.
+            yield os.path.join(os.path.dirname(stem), "__init__.py") if len(parts) > 1 else stem + ".py", root
