@@ -32,8 +32,6 @@ def check(paths: tuple[str, ...], output_format: str, select: tuple[str, ...], i
     """Check Python files under PATHS (default: the current directory) for mode misuse."""
     # Heavy imports stay inside the command so `--help`/`--version` start fast.
     from evalguard.discovery.files import DiscoveryError
-    from evalguard.pipeline import check_paths
-    from evalguard.report.formats import FORMATS
     from evalguard.selection import SelectionError, enabled_codes, parse_codes
 
     try:
@@ -41,6 +39,9 @@ def check(paths: tuple[str, ...], output_format: str, select: tuple[str, ...], i
     except SelectionError as exc:
         raise click.UsageError(str(exc)) from None
     try:
+        from evalguard.pipeline import check_paths
+        from evalguard.report.formats import FORMATS
+
         result = check_paths(list(paths) or ["."], enabled)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from None

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from evalguard.analysis.interprocedural import analyze_project
 from evalguard.analysis.project import ProjectIndex
-from evalguard.checks.registry import FORWARD_RULES
+from evalguard.checks.registry import EVENT_RULES, FORWARD_RULES
 from evalguard.discovery.context import MAX_CONTEXT_FILES, imported_files
 from evalguard.discovery.files import SourceFile, discover
 from evalguard.findings import Finding
@@ -105,8 +105,18 @@ def check_modules(
                 Finding(facts.path, failure.line, failure.col, "EG000", failure.message, failure.line, failure.col)
             )
     index = ProjectIndex(modules)
-    ctx, forwards = analyze_project(index, errors)
+    ctx, forwards, events = analyze_project(index, errors)
     seen: set[tuple[str, int, int, str]] = set()
+    for event in sorted(events, key=lambda e: (e.path, e.loc.line, e.loc.col, e.kind)):
+        for rule in EVENT_RULES:
+            if enabled is not None and rule.CODE not in enabled:
+                continue
+            message = rule.check(event, ctx)
+            key = (event.path, event.loc.line, event.loc.col, rule.CODE)
+            if message is not None and key not in seen:
+                seen.add(key)
+                loc = event.loc
+                findings.append(Finding(event.path, loc.line, loc.col, rule.CODE, message, loc.end_line, loc.end_col))
     for fwd in sorted(forwards, key=lambda f: (f.path, f.loc.line, f.loc.col, f.fid)):
         for rule in FORWARD_RULES:
             if enabled is not None and rule.CODE not in enabled:

@@ -13,6 +13,7 @@ sub-object reached through an attribute.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
@@ -30,6 +31,7 @@ from evalguard.analysis.summaries import (
     Forward,
     FunctionResult,
     ObjInfo,
+    Event,
     Requirement,
     Summary,
 )
@@ -84,7 +86,7 @@ def _const(value: object) -> Value:
 
 
 class State:
-    __slots__ = ("vars", "fields", "modes", "loaded", "optimized", "stepped")
+    __slots__ = ("vars", "fields", "modes", "loaded", "optimized", "stepped", "unfrozen")
 
     def __init__(self) -> None:
         self.vars: dict[str, Value] = {}
@@ -94,6 +96,9 @@ class State:
         self.optimized: frozenset[str] = frozenset()
         # Objects that ran a training step since their last explicit train() call.
         self.stepped: frozenset[str] = frozenset()
+        # Submodules frozen with eval() that an ancestor's train() re-enabled, not re-frozen yet:
+        # (submodule, the train() call's location, the freeze's origin, the ancestor's text).
+        self.unfrozen: frozenset[tuple[str, Loc, Origin, str]] = frozenset()
 
     def copy(self) -> "State":
         s = State()
@@ -103,6 +108,7 @@ class State:
         s.loaded = self.loaded
         s.optimized = self.optimized
         s.stepped = self.stepped
+        s.unfrozen = self.unfrozen
         return s
 
     def same(self, other: "State") -> bool:
@@ -113,6 +119,7 @@ class State:
             and self.loaded == other.loaded
             and self.optimized == other.optimized
             and self.stepped == other.stepped
+            and self.unfrozen == other.unfrozen
         )
 
 
@@ -143,6 +150,8 @@ class Context:
         self.allocs: dict[str, ObjInfo] = {}
         # Allocation id -> project class key, for method resolution on constructed objects.
         self.alloc_classes: dict[str, str] = {}
+        # (function key, parameter) -> objects callers pass for it (to judge mode sensitivity).
+        self.param_objects: dict[tuple[str, str], set[str]] = {}
         self.summaries: dict[str, Summary] = {}
 
     def summary(self, key: str) -> Summary:
@@ -167,6 +176,12 @@ class FunctionAnalysis:
         self.is_module_body = self.fn.kind == "module"
         self.display = self.fn.qualname if not self.is_module_body else "<module>"
         self.forwards: dict[str, Forward] = {}
+        # Objects this function switches to train() somewhere: models being trained, not frozen.
+        self.trained_explicitly: set[str] = set()
+        self.events: dict[tuple[str, Loc], Event] = {}
+        self.current_loc: Loc = self.fn.loc
+        # torch.jit.script results: object -> location of the script call (reported if saved).
+        self.scripted: dict[str, Loc] = {}
         self.breaks: list[list[State]] = []
         self.continues: list[list[State]] = []
         self.no_grad = False
@@ -217,7 +232,7 @@ class FunctionAnalysis:
         exit_state = _join_all(exits) if exits else State()
         if end is not None:
             self.returns.append(NOTHING)
-        return FunctionResult(self._summary(exit_state), self._finish_forwards())
+        return FunctionResult(self._summary(exit_state), self._finish_forwards(), list(self.events.values()))
 
     def _framework_managed(self) -> bool:
         if self.fn.class_qualname is None or self.fn.name not in K.FRAMEWORK_STEP_METHODS:
@@ -236,7 +251,17 @@ class FunctionAnalysis:
         return state
 
     def stmt(self, stmt: ir.Stmt, state: State) -> State | None:
+        self.current_loc = getattr(stmt, "loc", self.current_loc)
         if isinstance(stmt, ir.ExprStmt):
+            expr = stmt.expr
+            if isinstance(expr, ir.Attr) and expr.attr in ("eval", "train"):
+                # `model.eval` without parentheses: a no-op statement.
+                recv = self.expr(expr.value, state)
+                # Any object's `.train`/`.eval` as a statement is a no-op (also `trainer.train`);
+                # a module namespace (`np.eval`) is not an object.
+                if recv.sym is None:
+                    self._event("bare-mode-attr", stmt.loc, _path_text(expr.value) or "model", expr.attr)
+                return state
             self.expr(stmt.expr, state)
             return state
         if isinstance(stmt, ir.Assign):
@@ -458,6 +483,13 @@ class FunctionAnalysis:
             state.vars[key] = value
         elif isinstance(target, ir.Attr):
             holders = self.expr(target.value, state)
+            if (
+                target.attr == "training"
+                and isinstance(source, ir.Const)
+                and isinstance(source.value, bool)
+                and self._sets_one_module_flag(holders, state)
+            ):
+                self._event("training-assign", self.current_loc, _path_text(target.value) or "module")
             if holders.objs:
                 if value.objs and f"{_path_text(target)}" in self.evidence_names:
                     self._upgrade_evidence(value, state)
@@ -483,6 +515,18 @@ class FunctionAnalysis:
         elif isinstance(target, ir.Subscript):
             self.expr(target.value, state)
             self.expr(target.index, state)
+
+    def _sets_one_module_flag(self, holders: Value, state: State) -> bool:
+        """`x.training = ...` on a module reference, outside a class's own train() override."""
+        if self.fn.name == "train" and self.fn.class_qualname is not None:
+            return False
+        if not holders.objs:
+            return False
+        if all(_is_self_rooted(o) for o in holders.objs) and self.fn.class_qualname is not None:
+            # Only a class known to subclass nn.Module (not e.g. a Keras layer).
+            class_key = func_key(self.module, self.fn.class_qualname)
+            return self.fn.kind == "instance" and self.ctx.index.class_props(class_key)[0] is True
+        return self._is_model_value(holders, state)
 
     def _upgrade_evidence(self, value: Value, state: State) -> None:
         """A constructed object of an unknown class used as a module (`.parameters()`, `.eval()`):
@@ -579,6 +623,45 @@ class FunctionAnalysis:
             return self.mode_of(state, parent)
         return M.only(M.UNKNOWN, Origin(self.path, 0, 0, "an unknown value"))
 
+    def _note_unfreezing(self, state: State, recv: Value, node: ir.Call, label: str) -> None:
+        """`model.train()` while a submodule was frozen with its own eval(): it is trained again
+        unless frozen anew before the next training step (checked there)."""
+        found = set()
+        for obj in recv.objs:
+            class_key = self._class_of(obj)
+            if class_key is not None and self.ctx.index.find_method(class_key, "train") is not None:
+                continue  # the class's own train() may re-freeze
+            prefix = obj + "."
+            # Sub-objects reached by path belong to this instance; objects bound to fields are
+            # per allocation site (shared by every instance of a class), so for those the freeze
+            # must have gone through this reference (`model.backbone.eval()`).
+            children = [(k, False) for k in state.modes if k.startswith(prefix)]
+            for (holder, _attr), vals in state.fields.items():
+                if holder == obj or holder.startswith(prefix):
+                    children.extend((v, True) for v in vals)
+            parent_mode = self.mode_of(state, obj)
+            for child, shared in children:
+                mode = state.modes.get(child)
+                # Frozen on its own: in eval by an explicit switch that is not the parent's.
+                if (
+                    mode is not None
+                    and mode.eval is not None
+                    and mode.eval.explicit
+                    and mode.eval != parent_mode.eval
+                    and (not shared or mode.eval.what.startswith(label + "."))
+                ):
+                    found.add((child, node.loc, mode.eval, label))
+        if found:
+            state.unfrozen = state.unfrozen | found
+
+    def _objs_by_mode(self, state: State, objs: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+        """Which of these objects may be in train mode, and which in eval mode."""
+        modes = {obj: self.mode_of(state, obj) for obj in objs}
+        return (
+            frozenset(o for o, m in modes.items() if m.train is not None),
+            frozenset(o for o, m in modes.items() if m.eval is not None),
+        )
+
     def mode_of_all(self, state: State, objs: Iterable[str]) -> ModeVal:
         out = M.BOTTOM
         for obj in objs:
@@ -586,6 +669,9 @@ class FunctionAnalysis:
         return out
 
     def set_mode(self, state: State, obj: str, mode: ModeVal, _seen: set[str] | None = None) -> None:
+        if state.unfrozen and mode.eval is not None:
+            # Frozen again (the idiom: `model.train(); freeze_bn(model)`).
+            state.unfrozen = frozenset(u for u in state.unfrozen if u[0] != obj and not u[0].startswith(obj + "."))
         state.modes[obj] = mode
         # train()/eval() recurse into children: their own settings are overwritten, including
         # submodules held in attributes (`self.backbone = Backbone()`).
@@ -686,6 +772,11 @@ class FunctionAnalysis:
         callee = self.expr(func, state)
         if callee.sym is not None:
             return self.call_symbol(node, callee.sym, state, None)
+        if isinstance(func, ir.Call) and self.fn.name == "forward" and self.in_module_class:
+            built = self._qualify(func.func) or ""
+            if K.torch_nn_class(built) in K.DROPOUT_CLASSES:
+                # `nn.Dropout(p)(x)`: a fresh module, in train mode whatever the model's mode.
+                self._event("module-dropout-in-forward", node.loc, built.rsplit(".", 1)[-1])
         return self.call_objects(node, callee, state)
 
     def eval_args(self, node: ir.Call, state: State) -> tuple[list[Value], dict[str, Value]]:
@@ -719,6 +810,21 @@ class FunctionAnalysis:
 
     def method_call(self, node: ir.Call, meth: str, recv: Value, state: State) -> Value:
         # Project method through the receiver's class.
+        if meth == "train" and recv.objs:
+            literal = _bad_mode_literal(node)
+            label = _path_text(node.func.value) or "model"  # type: ignore[union-attr]
+            if literal is not None and self._may_be_module(recv) and (
+                self._is_model_value(recv, state) or label in self.evidence_names or K.MODEL_NAME.search(label)
+            ):
+                self._event("bad-mode-arg", node.loc, label, literal)
+                # PyTorch raises here; analyse the rest as the author meant it (`train(0)` is eval),
+                # so one typo does not cascade into other findings.
+                intent = _mode_intent(node)
+                origin = self._origin(node.loc, f"{label}.train({literal})")
+                new = M.only(intent, origin) if intent is not None else M.only(M.UNKNOWN, origin)
+                for obj in recv.objs:
+                    self.set_mode(state, obj, new)
+                return Value(objs=recv.objs)
         target = self._resolve_method(recv, meth, state)
         is_mode_call = _mode_call_signature(node, meth)
         if target is not None and not (is_mode_call and self._is_module_objs(recv) and _mode_override(
@@ -753,16 +859,23 @@ class FunctionAnalysis:
         if callee is not None:
             # `self.model(x)`: a module held in an attribute, called.
             return self.forward(node, callee, args, kwargs, state)
+        if meth == "save":
+            self._scripted_saved(recv)
         if meth in ("load_state_dict", "load_weights", "load_pretrained"):
             state.loaded = state.loaded | recv.objs
             self._mark_used_all(args)
             return NOTHING
         if meth in ("parameters", "named_parameters"):
             return Value(params_of=recv.objs)
-        if meth in ("modules", "children", "named_modules", "named_children"):
-            # Submodules of unknown type: switching them must not change the model's own mode.
+        if meth in ("modules", "children"):
+            # Some submodules: switching them must not change the model's own mode, but a later
+            # train() on the model re-enables them (EG009).
+            return Value(objs=frozenset(f"{o}.<sub>" for o in recv.objs if not o.startswith("U:")))
+        if meth in ("named_modules", "named_children"):
             return NOTHING
         if meth in ("detach", "item", "tolist", "numpy"):
+            # The value is read (a prediction leaves the model), but gradients stop here.
+            self._mark_used(recv)
             return NOTHING
         if meth in K.SELF_RETURNING_METHODS and recv.objs and (meth not in ("train", "eval") or is_mode_call):
             self._mark_used_all(args)
@@ -912,6 +1025,9 @@ class FunctionAnalysis:
         # at run time is the one switched.
         if new.train is not None:
             state.stepped = state.stepped - recv.objs
+            self.trained_explicitly |= recv.objs
+            if new.kinds() == {M.TRAIN}:
+                self._note_unfreezing(state, recv, node, label)
         for obj in recv.objs:
             self.set_mode(state, obj, new)  # type: ignore[arg-type]
         return Value(objs=recv.objs, taint=recv.taint)
@@ -952,6 +1068,7 @@ class FunctionAnalysis:
         optimized = bool(model.objs & state.optimized)
         loaded = bool(model.objs & state.loaded)
         stepped = bool(model.objs & state.stepped)
+        train_objs, eval_objs = self._objs_by_mode(state, model.objs)
         if fwd is None:
             fwd = Forward(
                 fid=fid,
@@ -969,6 +1086,8 @@ class FunctionAnalysis:
                 loaded=loaded,
                 stepped=stepped,
                 synthetic=synthetic,
+                train_objs=train_objs,
+                eval_objs=eval_objs,
             )
             self.forwards[fid] = fwd
         else:
@@ -978,6 +1097,8 @@ class FunctionAnalysis:
             fwd.optimized = fwd.optimized or optimized
             fwd.loaded = fwd.loaded or loaded
             fwd.stepped = fwd.stepped or stepped
+            fwd.train_objs = fwd.train_objs | train_objs
+            fwd.eval_objs = fwd.eval_objs | eval_objs
         # The output depends on the inputs too: `criterion(model(x), y)` carries model's forward.
         carried = frozenset().union(*(v.taint for v in (*args, *kwargs.values())))
         return Value(taint=carried | {fid})
@@ -1000,11 +1121,16 @@ class FunctionAnalysis:
             self.on_call(key)
         summary = self.ctx.summary(key)
         bound = _bind(fn, args, kwargs, recv, node.has_star)
+        for name, value in bound.items():
+            if value.objs:
+                seen = self.ctx.param_objects.setdefault((key, name), set())
+                if len(seen) < 64:
+                    seen |= value.objs
         self._mark_used_all([*args, *kwargs.values()])
         result = self.apply_summary(node, key, fn, summary, bound, state)
         if summary.forwards_self and recv is not None and recv.objs and fn.name not in K.MODULE_API_METHODS:
             # `model.forward_features(x)`, `model.encode(x)`: the module runs, in its current mode.
-            fwd = self.forward(node, recv, [], {}, state)
+            fwd = self.forward(node, recv, [], {}, state, synthetic=True, label=_path_text(node.func))
             result = Value(objs=result.objs, taint=result.taint | fwd.taint, elts=result.elts)
         return result
 
@@ -1157,6 +1283,10 @@ class FunctionAnalysis:
         objs = resolve(req.path)
         if not objs:
             return None
+        if req.kind == "export":
+            # The callee exports what it was handed: judged with the caller's mode.
+            self._event(req.detail.split("|")[0], req.loc, req.label, req.detail.split("|")[1], pre, objs, req.file)
+            return None
         fid = f"{req.fid}@{self.path}:{node.loc.line}:{node.loc.col}"
         mode = self.mode_of_all(pre, objs)
         loop = self.loop_stack[-1] if self.loop_stack else None
@@ -1168,7 +1298,11 @@ class FunctionAnalysis:
             existing.no_grad = existing.no_grad and (req.no_grad or self.no_grad)
             existing.loaded = existing.loaded or bool(objs & pre.loaded)
             existing.stepped = existing.stepped or bool(objs & pre.stepped)
+            train_objs, eval_objs = self._objs_by_mode(pre, objs)
+            existing.train_objs = existing.train_objs | train_objs
+            existing.eval_objs = existing.eval_objs | eval_objs
             return fid
+        train_objs, eval_objs = self._objs_by_mode(pre, objs)
         self.forwards[fid] = Forward(
             fid=fid,
             path=req.file,
@@ -1188,6 +1322,8 @@ class FunctionAnalysis:
             optimized=bool(objs & pre.optimized),
             loaded=bool(objs & pre.loaded),
             stepped=bool(objs & pre.stepped),
+            train_objs=train_objs,
+            eval_objs=eval_objs,
         )
         return fid
 
@@ -1196,6 +1332,18 @@ class FunctionAnalysis:
     def call_external(self, node: ir.Call, qualname: str, state: State) -> Value:
         args, kwargs = self.eval_args(node, state)
         last = qualname.rsplit(".", 1)[-1]
+        if self.fn.class_qualname is not None and self.in_module_class:
+            self._functional_dropout_events(node, qualname)
+        if qualname in K.EXPORTERS and args:
+            self._event("export", node.loc, _path_text(node.args[0]) or "model", last, state, args[0].objs)
+        if qualname == "torch.jit.script" and args:
+            obj = self._alloc_id(node)
+            self.ctx.allocs[obj] = ObjInfo(label="script()", is_module=None, sensitive=True)
+            self.scripted[obj] = node.loc
+            self._event("script", node.loc, _path_text(node.args[0]) or "model", "script", state, args[0].objs)
+            return Value(objs=frozenset({obj}))
+        if qualname == "torch.jit.save" and args:
+            self._scripted_saved(args[0])
         if qualname in K.MODE_SHARING_WRAPPERS and args:
             return Value(objs=args[0].objs, taint=args[0].taint)
         if qualname == "copy.deepcopy" and args:
@@ -1329,6 +1477,8 @@ class FunctionAnalysis:
                 learned |= fwd.objs
         state.loaded = state.loaded | learned
         state.stepped = state.stepped | learned
+        for child, loc, freeze, label in sorted(state.unfrozen, key=lambda u: (u[1].line, u[1].col, u[0])):
+            self._event("train-undoes-freeze", loc, label, f"{freeze.what}|{freeze.path}|{freeze.line}")
 
     def _mark(self, taint: frozenset[str], **flags: bool) -> None:
         for fid in taint:
@@ -1349,6 +1499,9 @@ class FunctionAnalysis:
     def _finish_forwards(self) -> list[Forward]:
         for fwd in self.forwards.values():
             fwd.function_has_step = self.has_step
+            fwd.fkey = self.key
+            if fwd.objs & self.trained_explicitly:
+                fwd.optimized = True
         for fid in self.backward_taint:
             fwd = self.forwards.get(fid)
             if fwd is not None and not fwd.no_grad:
@@ -1365,6 +1518,51 @@ class FunctionAnalysis:
             ):
                 fwd.trained = True
         return list(self.forwards.values())
+
+    # ================================================================== events for statement rules
+
+    def _functional_dropout_events(self, node: ir.Call, qualname: str) -> None:
+        last = qualname.rsplit(".", 1)[-1]
+        if _mc_dropout_intent(self.fn):
+            return
+        if K.is_functional_dropout(qualname) and last != "batch_norm":
+            training = dict(node.kwargs).get("training")
+            if training is None and len(node.args) >= 3:
+                training = node.args[2]
+            if training is None and last in K.DROPOUT_DEFAULT_TRAINING and not node.has_star:
+                self._event("functional-dropout", node.loc, last, "missing")
+            elif isinstance(training, ir.Const) and training.value is True and not _always_on_intent(self.fn):
+                self._event("functional-dropout", node.loc, last, "true")
+        elif qualname == "torch.nn.functional.scaled_dot_product_attention":
+            p = dict(node.kwargs).get("dropout_p")
+            if p is None and len(node.args) >= 5:
+                p = node.args[4]
+            if _ungated_dropout_p(p):
+                self._event("sdpa-dropout", node.loc, _path_text(p) or repr(getattr(p, "value", "p")))  # type: ignore[arg-type]
+
+    def _scripted_saved(self, value: Value) -> None:
+        for obj in value.objs:
+            loc = self.scripted.get(obj)
+            if loc is not None and ("script", loc) in self.events:
+                self.events[("script", loc)].detail = "saved"
+
+    def _event(self, kind: str, loc: Loc, label: str, detail: str = "", state: State | None = None,
+               objs: frozenset[str] = frozenset(), path: str | None = None) -> None:
+        """Record one event per (kind, location); loops revisit statements, so modes are joined."""
+        mode = self.mode_of_all(state, objs) if state is not None and objs else None
+        loaded = bool(objs & state.loaded) if state is not None else False
+        train_objs = self._objs_by_mode(state, objs)[0] if state is not None else frozenset()
+        old = self.events.get((kind, loc))
+        if old is not None:
+            if mode is not None:
+                old.mode = mode if old.mode is None else old.mode.join(mode)
+            old.loaded = old.loaded or loaded
+            old.objs = old.objs | objs
+            old.train_objs = old.train_objs | train_objs
+            return
+        self.events[(kind, loc)] = Event(
+            kind, path or self.path, loc, label, detail, mode, objs, loaded, train_objs
+        )
 
     # ================================================================== contexts
 
@@ -1462,6 +1660,20 @@ class FunctionAnalysis:
                 key = (path, base_fid)
                 old = requirements.get(key)
                 requirements[key] = req if old is None else _merge_requirements(old, req)
+        for event in self.events.values():
+            if event.kind not in ("export", "script") or event.mode is None or event.mode.entry is None:
+                continue
+            for obj in sorted(event.objs):
+                path = entry_path(obj)
+                if path is None or (self.in_module_class and _is_self_rooted(obj)):
+                    continue
+                key = (path, f"{event.kind}:{event.path}:{event.loc.line}:{event.loc.col}")
+                requirements[key] = Requirement(
+                    path=path, fid=key[1], file=event.path, loc=event.loc, function=self.display,
+                    label=event.label, no_grad=False, in_init=False, inference_hint=False, trained=False,
+                    value_used=False, shape_used=False, returned=False, via=(),
+                    kind="export", detail=f"{event.kind}|{event.detail}",
+                )
         backward_params = frozenset(self.param_taints[t] for t in self.backward_taint if t in self.param_taints)
         for value in self.returns:
             for t in value.taint:
@@ -1534,6 +1746,7 @@ def _join_into(a: State, b: State) -> None:
     a.loaded = a.loaded | b.loaded
     a.optimized = a.optimized | b.optimized
     a.stepped = a.stepped | b.stepped
+    a.unfrozen = a.unfrozen | b.unfrozen
 
 
 def _lookup_mode(modes: dict[str, ModeVal], obj: str) -> ModeVal | None:
@@ -1595,6 +1808,7 @@ def _replace_state(target: State, source: State) -> None:
     target.loaded = source.loaded
     target.optimized = source.optimized
     target.stepped = source.stepped
+    target.unfrozen = source.unfrozen
 
 
 def _bind(
@@ -1639,6 +1853,61 @@ def _mode_override(fn: ir.FunctionFacts, meth: str) -> bool:
     if meth == "eval":
         return all(p.has_default for p in params)
     return len(params) <= 1 and all(p.has_default for p in params)
+
+
+def _bad_mode_literal(node: ir.Call) -> str | None:
+    """`train("False")`, `train(0)`, `train(mode=None)`: a literal that is not a bool."""
+    if len(node.args) + len(node.kwargs) != 1:
+        return None
+    value = node.args[0] if node.args else (node.kwargs[0][1] if node.kwargs[0][0] == "mode" else None)
+    if isinstance(value, ir.Const) and not isinstance(value.value, bool) and value.value is not ...:
+        return repr(value.value)
+    return None
+
+
+def _mode_intent(node: ir.Call) -> str | None:
+    """What a non-bool literal passed to train() means: `0`/`"False"`/`"eval"` -> EVAL,
+    `1`/`"True"`/`"train"` -> TRAIN; None or anything else -> unclear."""
+    value = (node.args[0] if node.args else node.kwargs[0][1]) if (node.args or node.kwargs) else None
+    if not isinstance(value, ir.Const):
+        return None
+    v = value.value
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return M.TRAIN if v else M.EVAL
+    if isinstance(v, str):
+        word = v.strip().lower()
+        if word in ("false", "0", "eval", "no", "off", "test", "val", "valid"):
+            return M.EVAL
+        if word in ("true", "1", "train", "yes", "on"):
+            return M.TRAIN
+    return None
+
+
+def _mc_dropout_intent(fn: ir.FunctionFacts) -> bool:
+    """Dropout that stays on at inference on purpose (Monte-Carlo dropout), said by a name."""
+    names = f"{fn.class_qualname or ''}.{fn.name}".lower()
+    return any(word in names for word in ("mcdropout", "mc_dropout", "montecarlo", "monte_carlo", "mcd")) or (
+        "mc" in re.split(r"[._]|(?<=[a-z])(?=[A-Z])", f"{fn.class_qualname or ''}.{fn.name}".lower())
+    )
+
+
+def _always_on_intent(fn: ir.FunctionFacts) -> bool:
+    """`training=True` written out in a class meant to be stochastic at inference (Tacotron-style
+    prenets, noisy/Bayesian layers): deliberate."""
+    names = f"{fn.class_qualname or ''}.{fn.name}".lower()
+    return any(word in names for word in ("prenet", "bayes", "stochastic", "noisy", "always", "variational"))
+
+
+def _ungated_dropout_p(p: ir.Expr | None) -> bool:
+    """`dropout_p=0.1` or `dropout_p=self.attn_drop` — not `self.p if self.training else 0.0`."""
+    if p is None:
+        return False
+    if isinstance(p, ir.Const):
+        return isinstance(p.value, (int, float)) and not isinstance(p.value, bool) and p.value != 0
+    if isinstance(p, ir.Attr):
+        text = _path_text(p) or ""
+        return "training" not in text
+    return False
 
 
 def _pretrained_kwargs(kwargs: dict[str, Value]) -> bool:

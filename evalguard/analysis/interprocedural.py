@@ -12,13 +12,15 @@ from collections import deque
 
 from evalguard.analysis.flow import Context, FunctionAnalysis
 from evalguard.analysis.project import ProjectIndex
-from evalguard.analysis.summaries import EMPTY_SUMMARY, Forward, FunctionResult
+from evalguard.analysis.summaries import EMPTY_SUMMARY, Event, Forward, FunctionResult
 
 # A function re-analysed this often stops being revisited (a safety net against oscillation).
 MAX_VISITS = 12
 
 
-def analyze_project(index: ProjectIndex, errors: list[str] | None = None) -> tuple[Context, list[Forward]]:
+def analyze_project(
+    index: ProjectIndex, errors: list[str] | None = None
+) -> tuple[Context, list[Forward], list[Event]]:
     ctx = Context(index)
     callers: dict[str, set[str]] = {}
     results: dict[str, FunctionResult] = {}
@@ -49,9 +51,11 @@ def analyze_project(index: ProjectIndex, errors: list[str] | None = None) -> tup
                     queue.append(caller)
                     queued.add(caller)
     forwards: list[Forward] = []
+    events: list[Event] = []
     for key in sorted(results):
         forwards.extend(results[key].forwards)
-    return ctx, forwards
+        events.extend(results[key].events)
+    return ctx, forwards, events
 
 
 def _recorder(callers: dict[str, set[str]], caller: str):

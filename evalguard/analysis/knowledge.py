@@ -286,3 +286,27 @@ MODULE_API_METHODS = frozenset(
         "share_memory", "extra_repr", "forward", "compile", "__init__", "__call__",
     }
 )
+
+DROPOUT_CLASSES = frozenset({"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"})
+
+# Functional dropouts whose `training` argument defaults to True (alpha variants default to False).
+DROPOUT_DEFAULT_TRAINING = frozenset({"dropout", "dropout1d", "dropout2d", "dropout3d"})
+
+# Calls that freeze a model's current behaviour into an artefact.
+EXPORTERS = frozenset(
+    {
+        "torch.onnx.export",
+        "torch.onnx.dynamo_export",
+        "torch.jit.trace",
+        "torch.jit.trace_module",
+        "torch.export.export",
+        "torch.export.export_for_training",
+    }
+)
+
+# Names that say "this is a model" (for receivers whose type the analysis cannot see).
+MODEL_NAME = re.compile(
+    r"(^|[._])(model|net|network|module|encoder|decoder|backbone|head|classifier|generator|discriminator|"
+    r"teacher|student|policy|critic|actor)s?$|(model|net)$",
+    re.I,
+)

@@ -80,14 +80,18 @@ class ProjectIndex:
         `<root>/proj/utils/x.py`; match by dotted suffix and take the candidate sharing the longest
         path prefix with the importing file.
         """
-        if dotted in self.modules and dotted.count(".") == 0 and len(self._by_suffix.get(dotted, ())) == 1:
-            return dotted
-        candidates = self._by_suffix.get(dotted)
+        importer = near.module_name.split(".")
+        # Visible from the importer: the module sits at the checked root or in a directory on the
+        # importer's own path (its folder or an ancestor) — never in a sibling project.
+        candidates = [
+            name
+            for name in self._by_suffix.get(dotted, ())
+            if importer[: len(name.split(".")) - len(dotted.split("."))] == name.split(".")[: len(name.split(".")) - len(dotted.split("."))]
+        ]
         if not candidates:
             return None
         if len(candidates) == 1:
             return candidates[0]
-        importer = near.module_name.split(".")
 
         def shared(name: str) -> tuple[int, int]:
             parts = name.split(".")

@@ -55,6 +55,11 @@ class Forward:
     stepped: bool = False
     # Not a visible forward call: a model handed to an unknown function (`compute_loss(model, b)`).
     synthetic: bool = False
+    # The objects called that may be in train / eval mode here (sensitivity is judged on these).
+    train_objs: frozenset[str] = frozenset()
+    eval_objs: frozenset[str] = frozenset()
+    # Key of the function whose analysis made this observation.
+    fkey: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,9 @@ class Requirement:
     shape_used: bool
     returned: bool
     via: tuple[tuple[str, str, int], ...]
+    # "forward", or "export" (an export of the entry reference; `detail` names the exporter).
+    kind: str = "forward"
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +112,28 @@ class Summary:
 EMPTY_SUMMARY = Summary()
 
 
+@dataclass(slots=True)
+class Event:
+    """A mode-related statement a rule may report, seen during the flow (so receivers are typed).
+
+    kind: "functional-dropout", "module-dropout-in-forward", "sdpa-dropout", "bare-mode-attr",
+    "training-assign", "bad-mode-arg", "export". `mode`/`objs` are set for exports.
+    """
+
+    kind: str
+    path: str
+    loc: Loc
+    label: str
+    detail: str = ""
+    mode: ModeVal | None = None
+    objs: frozenset[str] = frozenset()
+    loaded: bool = False
+    # The objects that may be in train mode there (EG008 judges their sensitivity).
+    train_objs: frozenset[str] = frozenset()
+
+
 @dataclass
 class FunctionResult:
     summary: Summary
     forwards: list[Forward] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)

@@ -9,10 +9,23 @@ from evalguard.analysis.modes import Origin
 from evalguard.analysis.summaries import Forward
 
 
-def is_mode_sensitive_model(fwd: Forward, ctx: Context) -> bool:
-    """True unless every object called is known to be a module without mode-dependent layers
-    (or known not to be a module at all). Unknown objects count as sensitive."""
-    for obj in fwd.objs:
+def is_mode_sensitive_model(fwd: Forward, ctx: Context, objs: frozenset[str] | None = None) -> bool:
+    """True unless every object called (or the given subset: those in the reported mode) is known
+    to be a module without mode-dependent layers, or not a module at all. Unknown objects count as
+    sensitive."""
+    return any_sensitive(fwd.objs if objs is None else objs, ctx, fwd.fkey)
+
+
+def any_sensitive(objs: frozenset[str], ctx: Context, fkey: str = "") -> bool:
+    """Unknown objects count as sensitive. A plain parameter is judged by what the project's
+    callers pass for it, when there are callers and every object they pass is known."""
+    for obj in objs:
+        param = obj[2:]
+        if obj.startswith("E:") and fkey and "." not in param and not param.startswith(("G:", "C:")):
+            passed = ctx.param_objects.get((fkey, param))
+            if passed and not any_sensitive(frozenset(passed), ctx):
+                continue
+            return True
         info = ctx.allocs.get(root_of(obj))
         if info is None:
             return True
@@ -86,7 +99,7 @@ def train_mode_origin(fwd: Forward, ctx: Context) -> Origin | None:
     origin = fwd.mode.train
     if origin is None or weak_default_train(fwd) or deliberate_train_mode(fwd):
         return None
-    if not is_mode_sensitive_model(fwd, ctx):
+    if not is_mode_sensitive_model(fwd, ctx, fwd.train_objs or None):
         return None
     return origin
 

@@ -30,7 +30,7 @@ def check(fwd: Forward, ctx: Context) -> str | None:
     # an optimizer updates it; a model that is in train mode on other paths is being trained.
     if fwd.mode.train is None and not fwd.optimized:
         return None
-    if not is_mode_sensitive_model(fwd, ctx):
+    if not is_mode_sensitive_model(fwd, ctx, fwd.eval_objs or None):
         return None
     return (
         f"training step may run in eval mode: {cause(origin)} switches `{fwd.label}` to eval and "

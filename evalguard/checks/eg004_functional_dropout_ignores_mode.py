@@ -1,0 +1,38 @@
+"""EG004: functional dropout inside a module that ignores the module's mode.
+
+Bad:
+    def forward(self, x):
+        return F.dropout(self.fc(x), p=0.2)          # training defaults to True: on at eval too
+
+Good:
+    def forward(self, x):
+        return F.dropout(self.fc(x), p=0.2, training=self.training)
+"""
+
+from __future__ import annotations
+
+from evalguard.analysis.flow import Context
+from evalguard.analysis.summaries import Event
+
+CODE = "EG004"
+
+
+def check(event: Event, ctx: Context) -> str | None:
+    if event.kind == "functional-dropout":
+        why = "without `training=`, which defaults to True" if event.detail == "missing" else "with `training=True`"
+        return (
+            f"`F.{event.label}(...)` {why}: dropout stays active after `model.eval()`, so evaluation is "
+            "random; pass `training=self.training`"
+        )
+    if event.kind == "module-dropout-in-forward":
+        return (
+            f"`nn.{event.label}(...)` is built inside `forward()`: a fresh module is always in train mode, so "
+            "dropout ignores `model.eval()`; create it once in `__init__` and call `self.dropout(x)`"
+        )
+    if event.kind == "sdpa-dropout":
+        return (
+            f"`scaled_dot_product_attention(..., dropout_p={event.label})` is not gated on `self.training`: "
+            "attention dropout stays active at evaluation; use "
+            "`dropout_p=p if self.training else 0.0`"
+        )
+    return None
