@@ -286,6 +286,7 @@ class FunctionAnalysis:
         if isinstance(stmt, ir.Return):
             value = self.expr(stmt.value, state) if stmt.value is not None else NOTHING
             self._mark_used(value)
+            self._scripted_saved(value)
             self.returns.append(value)
             self.return_states.append(state)
             return None
@@ -1335,12 +1336,14 @@ class FunctionAnalysis:
         if self.fn.class_qualname is not None and self.in_module_class:
             self._functional_dropout_events(node, qualname)
         if qualname in K.EXPORTERS and args:
-            self._event("export", node.loc, _path_text(node.args[0]) or "model", last, state, args[0].objs)
-        if qualname == "torch.jit.script" and args:
+            self._event("export", node.loc, _path_text(node.args[0]) or "model", qualname, state, args[0].objs)
+        if qualname in K.SAVED_EXPORTERS and args:
+            # A scripted/traced module is an artefact once saved or handed back to the caller; a
+            # trace drawn for TensorBoard's graph view is not.
             obj = self._alloc_id(node)
-            self.ctx.allocs[obj] = ObjInfo(label="script()", is_module=None, sensitive=True)
+            self.ctx.allocs[obj] = ObjInfo(label=f"{last}()", is_module=None, sensitive=True)
             self.scripted[obj] = node.loc
-            self._event("script", node.loc, _path_text(node.args[0]) or "model", "script", state, args[0].objs)
+            self._event("pending-export", node.loc, _path_text(node.args[0]) or "model", qualname, state, args[0].objs)
             return Value(objs=frozenset({obj}))
         if qualname == "torch.jit.save" and args:
             self._scripted_saved(args[0])
@@ -1543,8 +1546,10 @@ class FunctionAnalysis:
     def _scripted_saved(self, value: Value) -> None:
         for obj in value.objs:
             loc = self.scripted.get(obj)
-            if loc is not None and ("script", loc) in self.events:
-                self.events[("script", loc)].detail = "saved"
+            pending = self.events.pop(("pending-export", loc), None) if loc is not None else None
+            if pending is not None:
+                pending.kind = "export"
+                self.events[("export", loc)] = pending
 
     def _event(self, kind: str, loc: Loc, label: str, detail: str = "", state: State | None = None,
                objs: frozenset[str] = frozenset(), path: str | None = None) -> None:
@@ -1661,7 +1666,7 @@ class FunctionAnalysis:
                 old = requirements.get(key)
                 requirements[key] = req if old is None else _merge_requirements(old, req)
         for event in self.events.values():
-            if event.kind not in ("export", "script") or event.mode is None or event.mode.entry is None:
+            if event.kind != "export" or event.mode is None or event.mode.entry is None:
                 continue
             for obj in sorted(event.objs):
                 path = entry_path(obj)

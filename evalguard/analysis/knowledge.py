@@ -297,12 +297,12 @@ EXPORTERS = frozenset(
     {
         "torch.onnx.export",
         "torch.onnx.dynamo_export",
-        "torch.jit.trace",
-        "torch.jit.trace_module",
         "torch.export.export",
         "torch.export.export_for_training",
     }
 )
+# Their result is the artefact: reported when it is saved or returned.
+SAVED_EXPORTERS = frozenset({"torch.jit.script", "torch.jit.trace", "torch.jit.trace_module"})
 
 # Names that say "this is a model" (for receivers whose type the analysis cannot see).
 MODEL_NAME = re.compile(

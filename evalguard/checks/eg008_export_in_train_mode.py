@@ -17,14 +17,14 @@ CODE = "EG008"
 
 
 def check(event: Event, ctx: Context) -> str | None:
-    if not (event.kind == "export" or (event.kind == "script" and event.detail == "saved")):
+    if event.kind != "export":
         return None
     if event.mode is None or event.mode.train is None:
         return None
     if not any_sensitive(event.train_objs, ctx):
         return None
     origin = event.mode.train
-    what = "torch.jit.script(...) + save" if event.kind == "script" else f"{event.detail}(...)"
+    what = f"{event.detail}(...)"
     return (
         f"`{what}` exports `{event.label}` in train mode: {cause(origin)} {how_train(origin)} and nothing "
         f"calls eval() before the export; the artefact keeps Dropout active and BatchNorm on batch statistics; "
