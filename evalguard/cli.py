@@ -28,7 +28,16 @@ def main() -> None:
 )
 @click.option("--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (comma-separated).")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rule codes or prefixes (comma-separated).")
-def check(paths: tuple[str, ...], output_format: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> None:
+@click.option("--fix", "apply_fix", is_flag=True, help="Apply verified fixes in place.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; change nothing.")
+def check(
+    paths: tuple[str, ...],
+    output_format: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    apply_fix: bool,
+    show_diff: bool,
+) -> None:
     """Check Python files under PATHS (default: the current directory) for mode misuse."""
     # Heavy imports stay inside the command so `--help`/`--version` start fast.
     from evalguard.discovery.files import DiscoveryError
@@ -39,10 +48,24 @@ def check(paths: tuple[str, ...], output_format: str, select: tuple[str, ...], i
     except SelectionError as exc:
         raise click.UsageError(str(exc)) from None
     try:
-        from evalguard.pipeline import check_paths
+        from evalguard.fix.apply import unified_diff, write_changes
+        from evalguard.pipeline import check_files
         from evalguard.report.formats import FORMATS
 
-        result = check_paths(list(paths) or ["."], enabled)
+        from evalguard.discovery.files import discover
+
+        files = discover(list(paths) or ["."])
+        result = check_files(files, enabled)
+        if apply_fix or show_diff:
+            result, outcome = _fix(files, enabled, result)
+            if show_diff:
+                click.echo(unified_diff(outcome), nl=False)
+                _report_rejections(outcome)
+                sys.exit(EXIT_FINDINGS if outcome.changed else EXIT_CLEAN)
+            write_changes(outcome)
+            _report_rejections(outcome)
+            n = len(outcome.fixed)
+            click.echo(f"Fixed {n} finding{'s' if n != 1 else ''} in {len(outcome.changed)} file(s)", err=True)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - never a bare traceback
@@ -61,3 +84,34 @@ def check(paths: tuple[str, ...], output_format: str, select: tuple[str, ...], i
     if result.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if n else EXIT_CLEAN)
+
+
+def _fix(files, enabled, result):
+    """Plan fixes, re-check with the fixed text in memory, keep only verified files."""
+    from evalguard.fix.apply import plan_fixes, verify
+    from evalguard.pipeline import check_files
+
+    outcome = plan_fixes(result.findings, _read_text)
+    if not outcome.changed:
+        return result, outcome
+    overrides = {path: new for path, (_old, new) in outcome.changed.items()}
+    after = check_files(files, enabled, overrides)
+    verify(outcome, result.findings, after.findings)
+    if outcome.changed:
+        overrides = {path: new for path, (_old, new) in outcome.changed.items()}
+        after = check_files(files, enabled, overrides)
+    else:
+        after = result
+    return after, outcome
+
+
+def _read_text(path: str) -> str:
+    from evalguard.parsing.source import decode_source
+
+    with open(path, "rb") as handle:
+        return decode_source(handle.read())
+
+
+def _report_rejections(outcome) -> None:
+    for path, why in sorted(outcome.rejected.items()):
+        click.echo(f"warning: fixes for {path} not applied: {why}", err=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, order=True)
@@ -16,6 +16,8 @@ class Finding:
     message: str
     end_line: int = 0
     end_column: int = 0
+    # A fix spec (evalguard.fix.specs) when the rule can repair this finding.
+    fix: object = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:

@@ -29,11 +29,19 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None) -> Chec
     return check_files(discover(paths), enabled)
 
 
-def check_files(files: Iterable[SourceFile], enabled: frozenset[str] | None = None) -> CheckResult:
+def check_files(
+    files: Iterable[SourceFile],
+    enabled: frozenset[str] | None = None,
+    overrides: dict[str, str] | None = None,
+) -> CheckResult:
+    """Check these files; `overrides` gives in-memory text for some paths (fix verification)."""
     files = list(files)
     errors: list[str] = []
     modules: list[ModuleFacts] = []
     for source in files:
+        if overrides and source.path in overrides:
+            modules.append(parse_source(overrides[source.path], source.path, source.module_name, errors))
+            continue
         facts = read_and_parse(source, errors)
         if facts is not None:
             modules.append(facts)
@@ -116,7 +124,10 @@ def check_modules(
             if message is not None and key not in seen:
                 seen.add(key)
                 loc = event.loc
-                findings.append(Finding(event.path, loc.line, loc.col, rule.CODE, message, loc.end_line, loc.end_col))
+                fix = rule.fix(event) if hasattr(rule, "fix") else None
+                findings.append(
+                    Finding(event.path, loc.line, loc.col, rule.CODE, message, loc.end_line, loc.end_col, fix)
+                )
     for fwd in sorted(forwards, key=lambda f: (f.path, f.loc.line, f.loc.col, f.fid)):
         for rule in FORWARD_RULES:
             if enabled is not None and rule.CODE not in enabled:
@@ -132,8 +143,9 @@ def check_modules(
             if key in seen:
                 continue
             seen.add(key)
+            fix = rule.fix(fwd) if hasattr(rule, "fix") else None
             findings.append(
-                Finding(fwd.path, fwd.loc.line, fwd.loc.col, rule.CODE, message, fwd.loc.end_line, fwd.loc.end_col)
+                Finding(fwd.path, fwd.loc.line, fwd.loc.col, rule.CODE, message, fwd.loc.end_line, fwd.loc.end_col, fix)
             )
     # Under no_grad it is EG003: a helper reached both with and without no_grad gets one finding.
     no_grad_sites = {(f.path, f.line, f.column) for f in findings if f.code == "EG003"}

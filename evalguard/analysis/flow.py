@@ -176,6 +176,10 @@ class FunctionAnalysis:
         self.is_module_body = self.fn.kind == "module"
         self.display = self.fn.qualname if not self.is_module_body else "<module>"
         self.forwards: dict[str, Forward] = {}
+        # For fixes: (header line, first body line) of the enclosing loops, and where the current
+        # no_grad block starts.
+        self.loop_lines: list[tuple[int, int]] = []
+        self.no_grad_line = 0
         # Objects this function switches to train() somewhere: models being trained, not frozen.
         self.trained_explicitly: set[str] = set()
         self.events: dict[tuple[str, Loc], Event] = {}
@@ -224,6 +228,7 @@ class FunctionAnalysis:
         for dec in self.fn.decorators:
             if self._is_no_grad_ctx(dec, state):
                 self.no_grad = True
+                self.no_grad_line = self.fn.body[0].loc.line if self.fn.body else 0
         if self.framework_managed:
             # Lightning sets the mode before calling its hooks; treat `self` as of unknown mode.
             state.modes["E:self"] = M.only(M.UNKNOWN, self._origin(self.fn.loc, "the framework"))
@@ -370,6 +375,7 @@ class FunctionAnalysis:
         # and reporting the zero-iteration path would be noise.
         after_iteration: State | None = None
         self.loop_stack.append(loop_id)
+        self.loop_lines.append((stmt.loc.line, stmt.body[0].loc.line if stmt.body else 0))
         for _ in range(MAX_LOOP_ITERATIONS):
             body_state = head.copy()
             if stmt.target is not None:
@@ -388,6 +394,7 @@ class FunctionAnalysis:
                 break
             head = new_head
         self.loop_stack.pop()
+        self.loop_lines.pop()
         if stmt.test is not None:
             self.expr(stmt.test, head)
         if isinstance(stmt.test, ir.Const) and stmt.test.value is True:
@@ -428,13 +435,20 @@ class FunctionAnalysis:
             else:
                 value = self.expr(ctx_expr, state)
             if self._is_no_grad_ctx(ctx_expr, state):
+                if not self.no_grad:
+                    self.no_grad_line = stmt.loc.line
                 self.no_grad = True
             elif self._is_grad_enabling_ctx(ctx_expr):
                 self.no_grad = False
             if target is not None:
                 self.assign(target, value, state, ctx_expr)
+        saved_line = self.no_grad_line
         end = self.block(stmt.body, state)
         self.no_grad = outer
+        if not outer:
+            self.no_grad_line = 0
+        else:
+            self.no_grad_line = saved_line
         if end is not None:
             for obj, mode in reversed(restores):
                 self.set_mode(end, obj, mode)
@@ -654,6 +668,14 @@ class FunctionAnalysis:
                     found.add((child, node.loc, mode.eval, label))
         if found:
             state.unfrozen = state.unfrozen | found
+
+    def _anchors(self) -> tuple[int, int, int]:
+        """Lines where a fix would insert a statement: the top of the innermost loop body (for
+        `model.train()`), the start of the no_grad block or else of the outermost loop or else the
+        statement itself (for `model.eval()`)."""
+        loop_body = self.loop_lines[-1][1] if self.loop_lines else 0
+        before = self.no_grad_line or (self.loop_lines[0][0] if self.loop_lines else self.current_loc.line)
+        return (loop_body, before, self.current_loc.line)
 
     def _objs_by_mode(self, state: State, objs: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
         """Which of these objects may be in train mode, and which in eval mode."""
@@ -1089,6 +1111,7 @@ class FunctionAnalysis:
                 synthetic=synthetic,
                 train_objs=train_objs,
                 eval_objs=eval_objs,
+                anchors=self._anchors(),
             )
             self.forwards[fid] = fwd
         else:
@@ -1286,7 +1309,10 @@ class FunctionAnalysis:
             return None
         if req.kind == "export":
             # The callee exports what it was handed: judged with the caller's mode.
-            self._event(req.detail.split("|")[0], req.loc, req.label, req.detail.split("|")[1], pre, objs, req.file)
+            self._event(
+                req.detail.split("|")[0], req.loc, req.label, req.detail.split("|")[1], pre, objs, req.file,
+                req.anchors[2],
+            )
             return None
         fid = f"{req.fid}@{self.path}:{node.loc.line}:{node.loc.col}"
         mode = self.mode_of_all(pre, objs)
@@ -1325,6 +1351,7 @@ class FunctionAnalysis:
             stepped=bool(objs & pre.stepped),
             train_objs=train_objs,
             eval_objs=eval_objs,
+            anchors=req.anchors,
         )
         return fid
 
@@ -1552,7 +1579,7 @@ class FunctionAnalysis:
                 self.events[("export", loc)] = pending
 
     def _event(self, kind: str, loc: Loc, label: str, detail: str = "", state: State | None = None,
-               objs: frozenset[str] = frozenset(), path: str | None = None) -> None:
+               objs: frozenset[str] = frozenset(), path: str | None = None, anchor_line: int = 0) -> None:
         """Record one event per (kind, location); loops revisit statements, so modes are joined."""
         mode = self.mode_of_all(state, objs) if state is not None and objs else None
         loaded = bool(objs & state.loaded) if state is not None else False
@@ -1566,7 +1593,8 @@ class FunctionAnalysis:
             old.train_objs = old.train_objs | train_objs
             return
         self.events[(kind, loc)] = Event(
-            kind, path or self.path, loc, label, detail, mode, objs, loaded, train_objs
+            kind, path or self.path, loc, label, detail, mode, objs, loaded, train_objs,
+            self.current_loc.line if path is None else anchor_line,
         )
 
     # ================================================================== contexts
@@ -1661,6 +1689,7 @@ class FunctionAnalysis:
                     shape_used=fwd.shape_used,
                     returned=fwd_returned,
                     via=fwd.via,
+                    anchors=fwd.anchors,
                 )
                 key = (path, base_fid)
                 old = requirements.get(key)
@@ -1677,7 +1706,7 @@ class FunctionAnalysis:
                     path=path, fid=key[1], file=event.path, loc=event.loc, function=self.display,
                     label=event.label, no_grad=False, in_init=False, inference_hint=False, trained=False,
                     value_used=False, shape_used=False, returned=False, via=(),
-                    kind="export", detail=f"{event.kind}|{event.detail}",
+                    kind="export", detail=f"{event.kind}|{event.detail}", anchors=(0, 0, event.stmt_line),
                 )
         backward_params = frozenset(self.param_taints[t] for t in self.backward_taint if t in self.param_taints)
         for value in self.returns:

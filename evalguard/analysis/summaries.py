@@ -60,6 +60,9 @@ class Forward:
     eval_objs: frozenset[str] = frozenset()
     # Key of the function whose analysis made this observation.
     fkey: str = ""
+    # Fix anchors (lines): top of the innermost loop body, where to put an eval() before, the
+    # statement itself. 0 when unknown.
+    anchors: tuple[int, int, int] = (0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,7 @@ class Requirement:
     # "forward", or "export" (an export of the entry reference; `detail` names the exporter).
     kind: str = "forward"
     detail: str = ""
+    anchors: tuple[int, int, int] = (0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +134,8 @@ class Event:
     loaded: bool = False
     # The objects that may be in train mode there (EG008 judges their sensitivity).
     train_objs: frozenset[str] = frozenset()
+    # Line of the statement the event is in (where a fix inserts before).
+    stmt_line: int = 0
 
 
 @dataclass

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 
 from evalguard.analysis.flow import Context, root_of
 from evalguard.analysis.modes import Origin
 from evalguard.analysis.summaries import Forward
+from evalguard.fix.specs import InsertStatement
 
 
 def is_mode_sensitive_model(fwd: Forward, ctx: Context, objs: frozenset[str] | None = None) -> bool:
@@ -110,3 +112,15 @@ def how_train(origin: Origin) -> str:
 
 def root_label(fwd: Forward) -> str:
     return fwd.label.split("(")[0]
+
+
+def plain_reference(text: str) -> str | None:
+    """`model`, `self.model`: a reference a fix can write a call on (not `models[...]`)."""
+    return text if re.fullmatch(r"[A-Za-z_][\w.]*", text) else None
+
+
+def insert_mode_call(line: int, label: str, method: str) -> InsertStatement | None:
+    ref = plain_reference(label)
+    if line <= 0 or ref is None:
+        return None
+    return InsertStatement(line, f"{ref}.{method}()")

@@ -16,6 +16,8 @@ from __future__ import annotations
 from evalguard.analysis.flow import Context
 from evalguard.analysis.summaries import Forward
 from evalguard.checks.common import call_chain, cause, is_mode_sensitive_model, root_label
+from evalguard.checks.common import insert_mode_call
+from evalguard.fix.specs import InsertStatement
 
 CODE = "EG001"
 
@@ -37,3 +39,8 @@ def check(fwd: Forward, ctx: Context) -> str | None:
         f"nothing switches it back before this step{call_chain(fwd)}; call `{root_label(fwd)}.train()` "
         "at the top of the training loop body"
     )
+
+
+def fix(fwd: Forward) -> InsertStatement | None:
+    """`model.train()` at the top of the loop body that runs the step."""
+    return insert_mode_call(fwd.anchors[0], root_label(fwd), "train")

@@ -13,6 +13,8 @@ from __future__ import annotations
 from evalguard.analysis.flow import Context
 from evalguard.analysis.summaries import Forward
 from evalguard.checks.common import call_chain, cause, how_train, root_label, train_mode_origin
+from evalguard.checks.common import insert_mode_call
+from evalguard.fix.specs import InsertStatement
 
 CODE = "EG003"
 
@@ -28,3 +30,8 @@ def check(fwd: Forward, ctx: Context) -> str | None:
         f"and nothing calls eval() before this forward{call_chain(fwd)}; no_grad only disables autograd, "
         f"Dropout and BatchNorm still behave as in training; call `{root_label(fwd)}.eval()` first"
     )
+
+
+def fix(fwd: Forward) -> InsertStatement | None:
+    """`model.eval()` before the no_grad block / the inference loop / the statement."""
+    return insert_mode_call(fwd.anchors[1], root_label(fwd), "eval")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from evalguard.analysis.flow import Context
 from evalguard.analysis.summaries import Event
+from evalguard.fix.specs import AddKeyword, FixSpec, ReplaceInCall
 
 CODE = "EG004"
 
@@ -36,3 +37,12 @@ def check(event: Event, ctx: Context) -> str | None:
             "`dropout_p=p if self.training else 0.0`"
         )
     return None
+
+
+def fix(event: Event) -> FixSpec | None:
+    if event.kind != "functional-dropout":
+        return None
+    loc = event.loc
+    if event.detail == "missing":
+        return AddKeyword(loc.end_line, loc.end_col, "training=self.training")
+    return ReplaceInCall(loc.line, loc.col, loc.end_line, loc.end_col, r"training\s*=\s*True\b", "training=self.training")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from evalguard.analysis.flow import Context
 from evalguard.analysis.summaries import Event
+from evalguard.fix.specs import InsertText
 
 CODE = "EG005"
 
@@ -19,3 +20,7 @@ def check(event: Event, ctx: Context) -> str | None:
         f"`{event.label}.{event.detail}` is not called: the statement does nothing and the mode does not "
         f"change; write `{event.label}.{event.detail}()`"
     )
+
+
+def fix(event: Event) -> InsertText | None:
+    return InsertText(event.loc.end_line, event.loc.end_col, "()")

@@ -12,6 +12,8 @@ from __future__ import annotations
 from evalguard.analysis.flow import Context
 from evalguard.analysis.summaries import Event
 from evalguard.checks.common import any_sensitive, cause, how_train
+from evalguard.checks.common import insert_mode_call
+from evalguard.fix.specs import InsertStatement
 
 CODE = "EG008"
 
@@ -31,3 +33,7 @@ def check(event: Event, ctx: Context) -> str | None:
         f"call `{event.label}.eval()` first"
     )
 
+
+
+def fix(event: Event) -> InsertStatement | None:
+    return insert_mode_call(event.stmt_line, event.label, "eval")
