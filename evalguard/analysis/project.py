@@ -207,17 +207,20 @@ class ProjectIndex:
         name = dotted_name(expr)
         if name is None:
             return Symbol("unknown", "")
-        head, *rest = name.split(".")
+        return self.resolve_name(name, facts, fn.imports if fn is not None else ()) or Symbol("unknown", name)
+
+    def resolve_name(self, dotted: str, facts: ModuleFacts, imports: tuple[ImportBinding, ...]) -> Symbol | None:
+        """`a.b.c` in a module: local imports first (innermost last wins), then module names."""
+        head, *rest = dotted.split(".")
         sym: Symbol | None = None
-        if fn is not None:
-            for binding in reversed(fn.imports):
-                if binding.local == head:
-                    sym = self.resolve_import(binding, facts)
-                    break
+        for binding in reversed(imports):
+            if binding.local == head:
+                sym = self.resolve_import(binding, facts)
+                break
         if sym is None:
             sym = self.lookup_global(facts.module_name, head)
         if sym is None:
-            return Symbol("unknown", name)
+            return None
         return self.resolve_dotted(sym, rest) if rest else sym
 
     def mro(self, class_key: str) -> list[str]:
@@ -346,19 +349,11 @@ class ProjectIndex:
         """Does code calling these names build mode-sensitive layers? Project functions (module
         builders like `conv_block()` returning an nn.Sequential) are followed transitively."""
         for called in sorted(names):
-            head, *rest = called.split(".")
-            if head in ("self", "super", "cls"):
+            if called.split(".", 1)[0] in ("self", "super", "cls"):
                 continue
-            sym: Symbol | None = None
-            for binding in imports:
-                if binding.local == head:
-                    sym = self.resolve_import(binding, facts)
-                    break
-            if sym is None:
-                sym = self.lookup_global(facts.module_name, head)
+            sym = self.resolve_name(called, facts, imports)
             if sym is None:
                 continue
-            sym = self.resolve_dotted(sym, rest) if rest else sym
             if sym.kind == "class" and sym.target != owner:
                 if self.class_props(sym.target)[1]:
                     return True
