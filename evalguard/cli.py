@@ -1,7 +1,9 @@
-"""Command line: `evalguard check [PATHS]...`."""
+"""Command line: `evalguard check [PATHS]...`, `evalguard rules`, `evalguard explain CODE`."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 
 import click
@@ -9,6 +11,7 @@ import click
 from evalguard import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FORMAT_NAMES = ("text", "json", "full", "github", "sarif")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,45 +22,62 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option(
-    "--output-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="How findings are printed.",
-)
+@click.option("--output-format", type=click.Choice(FORMAT_NAMES), default=None, help="How findings are printed [default: text].")
+@click.option("--output-file", type=click.Path(dir_okay=False), default=None, help="Write the report here instead of stdout.")
 @click.option("--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (comma-separated).")
+@click.option("--extend-select", multiple=True, metavar="CODES", help="Add these codes to the selection.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rule codes or prefixes (comma-separated).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="Settings file (default: nearest pyproject.toml with [tool.evalguard]).")
 @click.option("--fix", "apply_fix", is_flag=True, help="Apply verified fixes in place.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; change nothing.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings.")
+@click.option("--show-unused-noqa", is_flag=True, help="Also list `# noqa: EGxxx` comments that suppress nothing.")
+@click.option("--show-settings", is_flag=True, help="Print the resolved settings and exit.")
 def check(
     paths: tuple[str, ...],
-    output_format: str,
+    output_format: str | None,
+    output_file: str | None,
     select: tuple[str, ...],
+    extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
+    config_file: str | None,
     apply_fix: bool,
     show_diff: bool,
+    statistics: bool,
+    show_unused_noqa: bool,
+    show_settings: bool,
 ) -> None:
     """Check Python files under PATHS (default: the current directory) for mode misuse."""
     # Heavy imports stay inside the command so `--help`/`--version` start fast.
+    from evalguard.config import ConfigError, load_settings
     from evalguard.discovery.files import DiscoveryError
     from evalguard.selection import SelectionError, enabled_codes, parse_codes
 
+    targets = list(paths) or ["."]
     try:
-        enabled = enabled_codes(parse_codes(select), parse_codes(ignore))
-    except SelectionError as exc:
+        settings = load_settings(config_file, targets)
+        chosen = parse_codes(select) or parse_codes(settings.select)
+        extra = parse_codes(settings.extend_select) + parse_codes(extend_select)
+        enabled = enabled_codes((chosen or ["ALL"]) + extra, parse_codes(settings.ignore) + parse_codes(ignore))
+    except (ConfigError, SelectionError) as exc:
         raise click.UsageError(str(exc)) from None
+    fmt = output_format or settings.output_format
+    if show_settings:
+        shown = settings.as_dict() | {"output-format": fmt, "enabled": sorted(enabled)}
+        click.echo(json.dumps(shown, indent=2, sort_keys=True))
+        sys.exit(EXIT_CLEAN)
     try:
+        from evalguard.discovery.ignore import PathFilter
         from evalguard.fix.apply import unified_diff, write_changes
-        from evalguard.pipeline import check_files
-        from evalguard.report.formats import FORMATS
-
+        from evalguard.pipeline import AnalysisOptions, check_files
         from evalguard.discovery.files import discover
 
-        files = discover(list(paths) or ["."])
-        result = check_files(files, enabled)
+        path_filter = PathFilter(settings.exclude + settings.extend_exclude, settings.root, settings.respect_gitignore)
+        files = discover(targets, path_filter)
+        options = AnalysisOptions(tuple(settings.model_names), tuple(settings.mode_owning_frameworks))
+        result = check_files(files, enabled, options=options)
         if apply_fix or show_diff:
-            result, outcome = _fix(files, enabled, result)
+            result, outcome = _fix(files, enabled, result, options)
             if show_diff:
                 click.echo(unified_diff(outcome), nl=False)
                 _report_rejections(outcome)
@@ -66,27 +86,119 @@ def check(
             _report_rejections(outcome)
             n = len(outcome.fixed)
             click.echo(f"Fixed {n} finding{'s' if n != 1 else ''} in {len(outcome.changed)} file(s)", err=True)
+        suppressed = _suppress(result.findings, settings, [f.path for f in files])
+        report = _render(fmt, suppressed.kept, statistics)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - never a bare traceback
         click.echo(f"evalguard: internal error: {exc!r}, please report", err=True)
         sys.exit(EXIT_ERROR)
-    click.echo(FORMATS[output_format](result.findings), nl=False)
+    _emit(report, output_file)
+    if show_unused_noqa:
+        for path, line, code in suppressed.unused:
+            click.echo(f"{path}:{line}: unused suppression of {code}", err=True)
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
-    n = len(result.findings)
-    files = len({f.path for f in result.findings})
+    findings = suppressed.kept
+    n = len(findings)
+    nfiles = len({f.path for f in findings})
     click.echo(
-        f"Found {n} finding{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''} "
+        f"Found {n} finding{'s' if n != 1 else ''} in {nfiles} file{'s' if nfiles != 1 else ''} "
         f"({result.files_checked} file{'s' if result.files_checked != 1 else ''} checked)",
         err=True,
     )
     if result.errors:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if n else EXIT_CLEAN)
+    sys.exit(EXIT_FINDINGS if n or (show_unused_noqa and suppressed.unused) else EXIT_CLEAN)
 
 
-def _fix(files, enabled, result):
+@main.command("rules")
+def rules_command() -> None:
+    """List the rules: code, name, fixable, default state."""
+    from evalguard.rules_catalog import FIXABLE, RULES
+
+    click.echo(f"{'code':<6} {'name':<33} {'fix':<4} {'default':<8} summary")
+    for rule in RULES.values():
+        fix = "yes" if rule.code in FIXABLE else ""
+        click.echo(f"{rule.code:<6} {rule.name:<33} {fix:<4} {'on':<8} {rule.summary}")
+
+
+@main.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Print the documentation page of a rule (e.g. `evalguard explain EG001`)."""
+    from evalguard.rules_catalog import RULES, rule_page
+
+    code = code.strip().upper()
+    if code not in RULES:
+        raise click.UsageError(f"unknown rule code: {code!r} (see `evalguard rules`)")
+    page = rule_page(code)
+    if page is None:
+        click.echo(f"evalguard: the page for {code} is not installed", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(page, nl=not page.endswith("\n"))
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def _render(fmt: str, findings, statistics: bool) -> str:
+    if statistics:
+        from collections import Counter
+
+        from evalguard.rules_catalog import RULES
+
+        counts = Counter(f.code for f in findings)
+        return "".join(f"{counts[c]:>5}  {c}  {RULES[c].name}\n" for c in sorted(counts))
+    from evalguard.report import formats
+
+    if hasattr(formats, "render"):
+        return formats.render(fmt, findings, _report_context())
+    return formats.FORMATS[fmt](findings)
+
+
+def _report_context():
+    try:
+        from evalguard.report.context import ReportContext
+    except ImportError:
+        return None
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    return ReportContext(root=os.getcwd(), color=color, source_lines=_source_lines)
+
+
+def _emit(report: str, output_file: str | None) -> None:
+    if output_file is None:
+        click.echo(report, nl=False)
+        return
+    try:
+        with open(output_file, "w", encoding="utf-8") as handle:
+            handle.write(report)
+    except OSError as exc:
+        click.echo(f"evalguard: cannot write {output_file}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _suppress(findings, settings, checked):
+    from evalguard.suppress import apply_suppressions
+
+    return apply_suppressions(findings, _source_lines, settings.per_file_ignores, settings.root, checked)
+
+
+_LINES: dict[str, list[str]] = {}
+
+
+def _source_lines(path: str) -> list[str]:
+    if path not in _LINES:
+        from evalguard.parsing.source import DecodeError
+
+        try:
+            _LINES[path] = _read_text(path).splitlines()
+        except (OSError, ValueError, DecodeError):
+            _LINES[path] = []
+    return _LINES[path]
+
+
+def _fix(files, enabled, result, options):
     """Plan fixes, re-check with the fixed text in memory, keep only verified files."""
     from evalguard.fix.apply import plan_fixes, verify
     from evalguard.pipeline import check_files
@@ -95,13 +207,16 @@ def _fix(files, enabled, result):
     if not outcome.changed:
         return result, outcome
     overrides = {path: new for path, (_old, new) in outcome.changed.items()}
-    after = check_files(files, enabled, overrides)
+    after = check_files(files, enabled, overrides, options)
     verify(outcome, result.findings, after.findings)
     if outcome.changed:
         overrides = {path: new for path, (_old, new) in outcome.changed.items()}
-        after = check_files(files, enabled, overrides)
+        after = check_files(files, enabled, overrides, options)
     else:
         after = result
+    _LINES.clear()
+    for path, (_old, new) in outcome.changed.items():
+        _LINES[path] = new.splitlines()
     return after, outcome
 
 

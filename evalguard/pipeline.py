@@ -7,6 +7,7 @@ import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from evalguard.analysis.flow import Context
 from evalguard.analysis.interprocedural import analyze_project
 from evalguard.analysis.project import ProjectIndex
 from evalguard.checks.registry import EVENT_RULES, FORWARD_RULES
@@ -15,6 +16,14 @@ from evalguard.discovery.files import SourceFile, discover
 from evalguard.findings import Finding
 from evalguard.parsing.ir import ModuleFacts
 from evalguard.parsing.source import facts_from_source
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Settings that change the analysis itself (from `[tool.evalguard]`)."""
+
+    model_names: tuple[str, ...] = ()
+    mode_owning: tuple[str, ...] = ()
 
 
 @dataclass
@@ -33,6 +42,7 @@ def check_files(
     files: Iterable[SourceFile],
     enabled: frozenset[str] | None = None,
     overrides: dict[str, str] | None = None,
+    options: AnalysisOptions | None = None,
 ) -> CheckResult:
     """Check these files; `overrides` gives in-memory text for some paths (fix verification)."""
     files = list(files)
@@ -46,7 +56,7 @@ def check_files(
         if facts is not None:
             modules.append(facts)
     context = context_modules(files, modules)
-    result = check_modules(modules + context, enabled, report={m.path for m in modules})
+    result = check_modules(modules + context, enabled, report={m.path for m in modules}, options=options)
     result.files_checked = len(files)
     result.errors[:0] = errors
     return result
@@ -101,7 +111,10 @@ def facts_from_source_failure(path: str, module_name: str, message: str | None) 
 
 
 def check_modules(
-    modules: list[ModuleFacts], enabled: frozenset[str] | None = None, report: set[str] | None = None
+    modules: list[ModuleFacts],
+    enabled: frozenset[str] | None = None,
+    report: set[str] | None = None,
+    options: AnalysisOptions | None = None,
 ) -> CheckResult:
     """Analyse these modules together; report findings in `report` paths only (default: all)."""
     findings: list[Finding] = []
@@ -113,7 +126,10 @@ def check_modules(
                 Finding(facts.path, failure.line, failure.col, "EG000", failure.message, failure.line, failure.col)
             )
     index = ProjectIndex(modules)
-    ctx, forwards, events = analyze_project(index, errors)
+    options = options or AnalysisOptions()
+    ctx, forwards, events = analyze_project(
+        index, errors, Context(index, frozenset(options.model_names), frozenset(options.mode_owning))
+    )
     seen: set[tuple[str, int, int, str]] = set()
     for event in sorted(events, key=lambda e: (e.path, e.loc.line, e.loc.col, e.kind)):
         for rule in EVENT_RULES:

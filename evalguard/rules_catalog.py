@@ -38,3 +38,27 @@ _CATALOG = (
 )
 
 RULES: dict[str, RuleInfo] = {rule.code: rule for rule in _CATALOG}
+
+# Codes whose findings `--fix` can repair (some findings of a fixable rule may still have no fix).
+FIXABLE = frozenset({"EG001", "EG002", "EG003", "EG004", "EG005", "EG007", "EG008"})
+
+
+def rule_page(code: str) -> str | None:
+    """The Markdown page of a rule: shipped in the wheel as `evalguard.rules_pages`, or read from
+    the repository's rules/ folder in a source checkout."""
+    name = f"{code}.md"
+    try:
+        from importlib.resources import files
+
+        resource = files("evalguard.rules_pages") / name
+        if resource.is_file():
+            return resource.read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        pass
+    from pathlib import Path
+
+    local = Path(__file__).resolve().parent.parent / "rules" / name
+    try:
+        return local.read_text(encoding="utf-8")
+    except OSError:
+        return None

@@ -261,7 +261,7 @@ def test_json_output_is_an_array_of_findings_with_1_based_positions(in_tmp):
     assert result.exit_code == 1
     rows = json.loads(result.stdout)
     assert isinstance(rows, list) and len(rows) == 3
-    keys = {"code", "name", "message", "path", "line", "column", "end_line", "end_column"}
+    keys = {"code", "name", "message", "path", "line", "column", "end_line", "end_column", "cell", "fixable"}
     names = {"EG001": "train-step-in-eval-mode", "EG002": "inference-in-train-mode", "EG003": "no-grad-without-eval"}
     for row in rows:
         assert set(row) == keys

@@ -145,8 +145,17 @@ def root_of(obj: str) -> str:
 class Context:
     """Project-wide facts shared by every function analysis."""
 
-    def __init__(self, index: ProjectIndex) -> None:
+    def __init__(
+        self,
+        index: ProjectIndex,
+        model_names: frozenset[str] = frozenset(),
+        mode_owning: frozenset[str] = frozenset(),
+    ) -> None:
         self.index = index
+        # From the config: extra names that denote models, extra framework bases/trainer classes
+        # that own their models' modes.
+        self.model_names = model_names
+        self.mode_owning = mode_owning
         self.allocs: dict[str, ObjInfo] = {}
         # Allocation id -> project class key, for method resolution on constructed objects.
         self.alloc_classes: dict[str, str] = {}
@@ -243,7 +252,9 @@ class FunctionAnalysis:
         if self.fn.class_qualname is None or self.fn.name not in K.FRAMEWORK_STEP_METHODS:
             return False
         class_key = func_key(self.module, self.fn.class_qualname)
-        return any(b in K.MODE_OWNING_BASES for b in self.ctx.index.external_bases(class_key))
+        owning = K.MODE_OWNING_BASES | self.ctx.mode_owning
+        bases = self.ctx.index.external_bases(class_key)
+        return any(b in owning or b.rsplit(".", 1)[-1] in self.ctx.mode_owning for b in bases)
 
     # ================================================================== statements
 
@@ -493,7 +504,7 @@ class FunctionAnalysis:
     def assign(self, target: ir.Expr, value: Value, state: State, source: ir.Expr | None) -> None:
         if isinstance(target, ir.Name):
             key = self._var_key(target.id)
-            if target.id in self.evidence_names:
+            if target.id in self.evidence_names or target.id in self.ctx.model_names:
                 self._upgrade_evidence(value, state)
             state.vars[key] = value
         elif isinstance(target, ir.Attr):
@@ -837,7 +848,10 @@ class FunctionAnalysis:
             literal = _bad_mode_literal(node)
             label = _path_text(node.func.value) or "model"  # type: ignore[union-attr]
             if literal is not None and self._may_be_module(recv) and (
-                self._is_model_value(recv, state) or label in self.evidence_names or K.MODEL_NAME.search(label)
+                self._is_model_value(recv, state)
+                or label in self.evidence_names
+                or K.MODEL_NAME.search(label)
+                or label.rsplit(".", 1)[-1] in self.ctx.model_names
             ):
                 self._event("bad-mode-arg", node.loc, label, literal)
                 # PyTorch raises here; analyse the rest as the author meant it (`train(0)` is eval),
@@ -961,7 +975,9 @@ class FunctionAnalysis:
         """`trainer.fit(model)`, `trainer.validate(model)` on a framework trainer: it owns the mode."""
         for obj in recv.objs:
             info = self.info_of(obj)
-            if info is not None and K.is_non_module_class_name(info.label.rstrip("()")):
+            if info is not None and (
+                K.is_non_module_class_name(info.label.rstrip("()")) or info.label.rstrip("()") in self.ctx.mode_owning
+            ):
                 return True
         return False
 

@@ -19,9 +19,9 @@ MAX_VISITS = 12
 
 
 def analyze_project(
-    index: ProjectIndex, errors: list[str] | None = None
+    index: ProjectIndex, errors: list[str] | None = None, ctx: Context | None = None
 ) -> tuple[Context, list[Forward], list[Event]]:
-    ctx = Context(index)
+    ctx = ctx if ctx is not None else Context(index)
     callers: dict[str, set[str]] = {}
     results: dict[str, FunctionResult] = {}
     visits: dict[str, int] = {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from evalguard.discovery.ignore import PathFilter
+
 # Directory names never worth descending into.
 SKIP_DIRS = frozenset(
     {
@@ -21,6 +23,10 @@ SKIP_DIRS = frozenset(
 )
 
 
+# What discovery picks up in directories.
+SOURCE_SUFFIXES: tuple[str, ...] = (".py",)
+
+
 class DiscoveryError(Exception):
     """A path the user named does not exist (a usage error)."""
 
@@ -33,16 +39,19 @@ class SourceFile:
     root: str = ""
 
 
-def discover(paths: list[str]) -> list[SourceFile]:
-    """Python files under `paths` (files named explicitly are always included), sorted, unique."""
+def discover(paths: list[str], path_filter: PathFilter | None = None) -> list[SourceFile]:
+    """Python files under `paths`, sorted and unique. Files named explicitly are included unless
+    the configured excludes or .gitignore say otherwise (pre-commit passes files explicitly)."""
     seen: set[str] = set()
     out: list[SourceFile] = []
     for given in paths:
         if not os.path.lexists(given):
             raise DiscoveryError(f"path does not exist: {given}")
+        if path_filter is not None and path_filter.skipped(given, os.path.isdir(given)) and given not in (".", "./"):
+            continue
         if os.path.isdir(given):
             root = import_root(os.path.abspath(given))
-            for path in _walk(given):
+            for path in _walk(given, path_filter):
                 real = os.path.realpath(path)
                 if real not in seen:
                     seen.add(real)
@@ -57,7 +66,7 @@ def discover(paths: list[str]) -> list[SourceFile]:
     return out
 
 
-def _walk(top: str) -> list[str]:
+def _walk(top: str, path_filter: PathFilter | None = None) -> list[str]:
     found: list[str] = []
     visited: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
@@ -66,11 +75,16 @@ def _walk(top: str) -> list[str]:
             dirnames[:] = []
             continue
         visited.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not _skip_dir(dirpath, d))
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not _skip_dir(dirpath, d)
+            and not (path_filter is not None and path_filter.skipped(os.path.join(dirpath, d), True))
+        )
         for name in sorted(filenames):
-            if name.endswith(".py"):
+            if name.endswith(SOURCE_SUFFIXES):
                 full = os.path.join(dirpath, name)
-                if os.path.isfile(full):
+                if os.path.isfile(full) and not (path_filter is not None and path_filter.skipped(full, False)):
                     found.append(full)
     return found
 

@@ -1,0 +1,66 @@
+"""Which paths discovery skips: `.gitignore` files (via pathspec, git's own matching rules) and the
+configured exclude patterns."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import pathspec
+
+
+class PathFilter:
+    def __init__(self, exclude: list[str], root: str, respect_gitignore: bool) -> None:
+        self.root = os.path.abspath(root)
+        self.exclude = pathspec.PathSpec.from_lines("gitwildmatch", exclude) if exclude else None
+        self.respect_gitignore = respect_gitignore
+
+    def skipped(self, path: str, is_dir: bool) -> bool:
+        absolute = os.path.abspath(path)
+        if self.exclude is not None:
+            rel = os.path.relpath(absolute, self.root).replace(os.sep, "/")
+            if not rel.startswith("../") and self.exclude.match_file(rel + ("/" if is_dir else "")):
+                return True
+        return self.respect_gitignore and _git_ignored(absolute, is_dir)
+
+
+def _git_ignored(absolute: str, is_dir: bool) -> bool:
+    """Matched by a .gitignore in any folder from the repository root down to the path's folder."""
+    top = _git_root(os.path.dirname(absolute))
+    if top is None:
+        return False
+    folder = os.path.dirname(absolute)
+    chain = []
+    while True:
+        chain.append(folder)
+        if folder == top or os.path.dirname(folder) == folder:
+            break
+        folder = os.path.dirname(folder)
+    for base in reversed(chain):
+        spec = _spec(base)
+        if spec is not None:
+            rel = os.path.relpath(absolute, base).replace(os.sep, "/")
+            if spec.match_file(rel + ("/" if is_dir else "")):
+                return True
+    return False
+
+
+@lru_cache(maxsize=4096)
+def _git_root(folder: str) -> str | None:
+    while True:
+        if os.path.exists(os.path.join(folder, ".git")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+@lru_cache(maxsize=4096)
+def _spec(folder: str) -> pathspec.PathSpec | None:
+    path = os.path.join(folder, ".gitignore")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return pathspec.PathSpec.from_lines("gitwildmatch", handle)
+    except OSError:
+        return None
