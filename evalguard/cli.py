@@ -54,6 +54,7 @@ def check(
     from evalguard.selection import SelectionError, enabled_codes, parse_codes
 
     targets = list(paths) or ["."]
+    _LINES.clear()
     try:
         settings = load_settings(config_file, targets)
         chosen = parse_codes(select) or parse_codes(settings.select)
@@ -188,6 +189,7 @@ _LINES: dict[str, list[str]] = {}
 
 
 def _source_lines(path: str) -> list[str]:
+    path = os.path.abspath(path)
     if path not in _LINES:
         from evalguard.parsing.source import DecodeError
 
@@ -216,7 +218,7 @@ def _fix(files, enabled, result, options):
         after = result
     _LINES.clear()
     for path, (_old, new) in outcome.changed.items():
-        _LINES[path] = new.splitlines()
+        _LINES[os.path.abspath(path)] = new.splitlines()
     return after, outcome
 
 

@@ -62,12 +62,16 @@ def _has_table(path: str) -> bool:
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError):
+    except OSError:
         return False
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     return isinstance(data.get("tool"), dict) and "evalguard" in data["tool"]
 
 
 def load_settings(config_file: str | None, paths: list[str]) -> Settings:
+    if config_file is not None and not os.path.isfile(config_file):
+        raise ConfigError(f"config file not found: {config_file}")
     path = config_file or find_pyproject(paths)
     if path is None:
         return Settings(root=os.getcwd())

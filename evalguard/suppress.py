@@ -54,7 +54,7 @@ def apply_suppressions(
     checked_paths: Iterable[str] = (),
 ) -> Suppressed:
     per_file = [
-        (pathspec.PathSpec.from_lines("gitwildmatch", [pattern]), [c.upper() for c in codes])
+        (pathspec.GitIgnoreSpec.from_lines([pattern]), [c.upper() for c in codes])
         for pattern, codes in (per_file_ignores or {}).items()
     ]
     out = Suppressed(kept=[])

@@ -12,7 +12,7 @@ import pathspec
 class PathFilter:
     def __init__(self, exclude: list[str], root: str, respect_gitignore: bool) -> None:
         self.root = os.path.abspath(root)
-        self.exclude = pathspec.PathSpec.from_lines("gitwildmatch", exclude) if exclude else None
+        self.exclude = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
         self.respect_gitignore = respect_gitignore
 
     def skipped(self, path: str, is_dir: bool) -> bool:
@@ -61,6 +61,6 @@ def _spec(folder: str) -> pathspec.PathSpec | None:
     path = os.path.join(folder, ".gitignore")
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            return pathspec.PathSpec.from_lines("gitwildmatch", handle)
+            return pathspec.GitIgnoreSpec.from_lines(handle)
     except OSError:
         return None
