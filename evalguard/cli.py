@@ -76,7 +76,11 @@ def check(
         path_filter = PathFilter(settings.exclude + settings.extend_exclude, settings.root, settings.respect_gitignore)
         files = discover(targets, path_filter)
         options = AnalysisOptions(tuple(settings.model_names), tuple(settings.mode_owning_frameworks))
-        result = check_files(files, enabled, options=options)
+        if want_progress(fmt, len(files), sys.stderr.isatty(), os.environ):
+            with click.progressbar(length=len(files), label="Checking", file=sys.stderr) as bar:
+                result = check_files(files, enabled, options=options, on_file=lambda: bar.update(1))
+        else:
+            result = check_files(files, enabled, options=options)
         if apply_fix or show_diff:
             result, outcome = _fix(files, enabled, result, options)
             if show_diff:
@@ -141,6 +145,12 @@ def explain(code: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------- helpers
+
+
+def want_progress(fmt: str, n_files: int, tty: bool, env) -> bool:
+    """A progress bar on stderr only for long runs on a terminal, never for pre-commit or for
+    machine-read formats."""
+    return tty and n_files >= 200 and not env.get("PRE_COMMIT") and not env.get("CI") and fmt in ("text", "full")
 
 
 def _render(fmt: str, findings, statistics: bool) -> str:

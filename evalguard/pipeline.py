@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from evalguard.analysis.flow import Context
@@ -43,12 +43,16 @@ def check_files(
     enabled: frozenset[str] | None = None,
     overrides: dict[str, str] | None = None,
     options: AnalysisOptions | None = None,
+    on_file: Callable[[], None] | None = None,
 ) -> CheckResult:
-    """Check these files; `overrides` gives in-memory text for some paths (fix verification)."""
+    """Check these files; `overrides` gives in-memory text for some paths (fix verification);
+    `on_file` is called after each file is read (progress)."""
     files = list(files)
     errors: list[str] = []
     modules: list[ModuleFacts] = []
     for source in files:
+        if on_file is not None:
+            on_file()
         if overrides and source.path in overrides:
             modules.append(parse_source(overrides[source.path], source.path, source.module_name, errors))
             continue

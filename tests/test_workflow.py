@@ -195,3 +195,26 @@ def test_precommit_hook_fails_on_the_buggy_file_and_passes_the_clean_one(tmp_pat
     assert "train_bug.py:69:18: EG001" in bad.stdout
     good = subprocess.run([*precommit, "train_ok.py"], cwd=repo, capture_output=True, text=True, env=env)
     assert good.returncode == 0, good.stdout + good.stderr
+
+
+def test_progress_only_on_a_terminal_for_long_text_runs():
+    from evalguard.cli import want_progress
+
+    assert want_progress("text", 500, True, {})
+    assert not want_progress("text", 500, False, {})
+    assert not want_progress("text", 500, True, {"PRE_COMMIT": "1"})
+    assert not want_progress("json", 500, True, {})
+    assert not want_progress("sarif", 500, True, {})
+    assert not want_progress("text", 3, True, {})
+
+
+def test_checking_a_file_never_imports_torch():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from evalguard.cli import main\n"
+        f"result = CliRunner().invoke(main, ['check', {str(FIXTURES / 'eg004_tabular_mlp_bug.py')!r}])\n"
+        "assert result.exit_code == 1, result.output\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
