@@ -18,7 +18,8 @@ class Finding:
     end_column: int = 0
     # A fix spec (evalguard.fix.specs) when the rule can repair this finding.
     fix: object = field(default=None, compare=False, repr=False)
-    # For notebooks: the 1-based code-cell index; `line`/`column` are then within that cell.
+    # For notebooks: the 1-based cell position (all cells counted, as Jupyter shows them);
+    # `line`/`column` are then within that cell.
     cell: int = 0
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from evalguard.analysis.flow import Context
 from evalguard.analysis.interprocedural import analyze_project
@@ -15,6 +15,7 @@ from evalguard.discovery.context import MAX_CONTEXT_FILES, imported_files
 from evalguard.discovery.files import SourceFile, discover
 from evalguard.findings import Finding
 from evalguard.parsing.ir import ModuleFacts
+from evalguard.parsing.notebook import NotebookError, NotebookSource, map_finding, notebook_source
 from evalguard.parsing.source import facts_from_source
 
 
@@ -50,20 +51,57 @@ def check_files(
     files = list(files)
     errors: list[str] = []
     modules: list[ModuleFacts] = []
+    notebooks: dict[str, NotebookSource | None] = {}
     for source in files:
         if on_file is not None:
             on_file()
         if overrides and source.path in overrides:
             modules.append(parse_source(overrides[source.path], source.path, source.module_name, errors))
             continue
-        facts = read_and_parse(source, errors)
+        if source.path.endswith(".ipynb"):
+            facts = read_notebook(source, errors, notebooks)
+        else:
+            facts = read_and_parse(source, errors)
         if facts is not None:
             modules.append(facts)
-    context = context_modules(files, modules)
+    context = context_modules([f for f in files if not f.path.endswith(".ipynb")], modules)
     result = check_modules(modules + context, enabled, report={m.path for m in modules}, options=options)
+    if notebooks:
+        result.findings = sorted(
+            (_to_cells(f, notebooks) for f in result.findings),
+            key=lambda f: (f.path, f.cell, f.line, f.column, f.code),
+        )
     result.files_checked = len(files)
     result.errors[:0] = errors
     return result
+
+
+def read_notebook(source: SourceFile, errors: list[str], notebooks: dict) -> ModuleFacts | None:
+    """A notebook's code cells as one module (magics neutralised); a malformed one is EG000."""
+    try:
+        with open(source.path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        errors.append(f"{source.path}: cannot read file: {exc.strerror or exc}")
+        return None
+    try:
+        nb = notebook_source(data)
+    except NotebookError as exc:
+        notebooks[source.path] = None
+        from evalguard.parsing.ir import ParseFailure
+
+        return ModuleFacts(source.path, source.module_name, (), (), (), frozenset(), ParseFailure(str(exc), 1, 1))
+    notebooks[source.path] = nb
+    return parse_source(nb.text, source.path, source.module_name, errors)
+
+
+def _to_cells(finding: Finding, notebooks: dict) -> Finding:
+    if finding.path not in notebooks:
+        return finding
+    nb = notebooks[finding.path]
+    if nb is None:  # malformed notebook: EG000 at the first cell
+        return replace(finding, cell=1, fix=None)
+    return map_finding(finding, nb)
 
 
 def read_and_parse(source: SourceFile, errors: list[str] | None) -> ModuleFacts | None:

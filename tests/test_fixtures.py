@@ -46,10 +46,28 @@ def test_project_fixture(project, in_root):
     assert found([str(rel)]) == expected_markers(files)
 
 
+def notebook_expectations() -> set[tuple[str, int, int, str]]:
+    """(path, cell, line, code) from the `.expected` sidecars of fixtures/notebooks/*.ipynb."""
+    out = set()
+    for sidecar in sorted((FIXTURES / "notebooks").glob("*.expected")):
+        notebook = os.path.normpath(str(sidecar.relative_to(ROOT).with_suffix(".ipynb")))
+        for row in sidecar.read_text(encoding="utf-8").split("\n"):
+            if row.strip():
+                _, cell, _, line, code = row.split()
+                out.add((notebook, int(cell), int(line), code))
+    return out
+
+
 def test_whole_fixture_tree_lists_only_marked_findings(in_root):
     files = sorted(FIXTURES.relative_to(ROOT).rglob("*.py"))
     missed = sorted(f for f in files if any(part in KNOWN_MISSES for part in f.parts))
-    assert found(["fixtures"]) == expected_markers(files) - expected_markers(missed)
+    result = check_paths(["fixtures"])
+    assert result.errors == []
+    in_files = {(os.path.normpath(f.path), f.line, f.code) for f in result.findings if not f.cell}
+    in_cells = {(os.path.normpath(f.path), f.cell, f.line, f.code) for f in result.findings if f.cell}
+    assert in_files == expected_markers(files) - expected_markers(missed)
+    assert in_cells == notebook_expectations()
+    assert in_cells, "the notebook fixtures have findings"
 
 
 def test_fixture_suite_has_both_variants():

@@ -24,7 +24,7 @@ SKIP_DIRS = frozenset(
 
 
 # What discovery picks up in directories.
-SOURCE_SUFFIXES: tuple[str, ...] = (".py",)
+SOURCE_SUFFIXES: tuple[str, ...] = (".py", ".ipynb")
 
 
 class DiscoveryError(Exception):
@@ -109,6 +109,9 @@ def import_root(directory: str) -> str:
 
 def module_name_for(path: str, root: str) -> str:
     rel = os.path.relpath(path, root)
+    if rel.endswith(".ipynb"):
+        # Nothing imports a notebook; a name that cannot clash with a real module.
+        return ".".join(p for p in rel[: -len(".ipynb")].split(os.sep) if p not in ("", ".")) + "-ipynb"
     parts = rel[: -len(".py")].split(os.sep) if rel.endswith(".py") else rel.split(os.sep)
     if parts and parts[-1] == "__init__":
         parts = parts[:-1]
