@@ -218,3 +218,13 @@ def test_checking_a_file_never_imports_torch():
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_folder_named_explicitly_is_checked_even_if_git_ignores_it(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("experiments/\n", encoding="utf-8")
+    (tmp_path / "experiments").mkdir()
+    shutil.copy(BUG, tmp_path / "experiments" / "train.py")
+    assert "(0 files checked)" in run("check", ".", cwd=tmp_path).stderr
+    result = run("check", "experiments", cwd=tmp_path)
+    assert result.exit_code == 1 and "(1 file checked)" in result.stderr

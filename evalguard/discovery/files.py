@@ -40,18 +40,20 @@ class SourceFile:
 
 
 def discover(paths: list[str], path_filter: PathFilter | None = None) -> list[SourceFile]:
-    """Python files under `paths`, sorted and unique. Files named explicitly are included unless
-    the configured excludes or .gitignore say otherwise (pre-commit passes files explicitly)."""
+    """Python files and notebooks under `paths`, sorted and unique. Files named explicitly are
+    checked unless the configured excludes match them (pre-commit names every file); .gitignore
+    applies to what the walk finds."""
     seen: set[str] = set()
     out: list[SourceFile] = []
     for given in paths:
         if not os.path.lexists(given):
             raise DiscoveryError(f"path does not exist: {given}")
-        if path_filter is not None and path_filter.skipped(given, os.path.isdir(given)) and given not in (".", "./"):
+        if path_filter is not None and path_filter.excluded(given, os.path.isdir(given)) and given not in (".", "./"):
             continue
         if os.path.isdir(given):
             root = import_root(os.path.abspath(given))
-            for path in _walk(given, path_filter):
+            walk_filter = path_filter.for_walk_under(given) if path_filter is not None else None
+            for path in _walk(given, walk_filter):
                 real = os.path.realpath(path)
                 if real not in seen:
                     seen.add(real)

@@ -16,12 +16,24 @@ class PathFilter:
         self.respect_gitignore = respect_gitignore
 
     def skipped(self, path: str, is_dir: bool) -> bool:
-        absolute = os.path.abspath(path)
-        if self.exclude is not None:
-            rel = os.path.relpath(absolute, self.root).replace(os.sep, "/")
-            if not rel.startswith("../") and self.exclude.match_file(rel + ("/" if is_dir else "")):
-                return True
-        return self.respect_gitignore and _git_ignored(absolute, is_dir)
+        return self.excluded(path, is_dir) or (self.respect_gitignore and _git_ignored(os.path.abspath(path), is_dir))
+
+    def excluded(self, path: str, is_dir: bool) -> bool:
+        """Matched by the configured exclude patterns (these apply to files named explicitly too,
+        as pre-commit names every file)."""
+        if self.exclude is None:
+            return False
+        rel = os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
+        return not rel.startswith("../") and self.exclude.match_file(rel + ("/" if is_dir else ""))
+
+    def for_walk_under(self, top: str) -> "PathFilter":
+        """Inside a folder the user named although git ignores it, .gitignore rules that ignore the
+        folder itself do not apply (the user asked for it)."""
+        if self.respect_gitignore and _git_ignored(os.path.abspath(top), True):
+            clone = PathFilter.__new__(PathFilter)
+            clone.root, clone.exclude, clone.respect_gitignore = self.root, self.exclude, False
+            return clone
+        return self
 
 
 def _git_ignored(absolute: str, is_dir: bool) -> bool:
