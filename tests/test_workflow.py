@@ -228,3 +228,28 @@ def test_a_folder_named_explicitly_is_checked_even_if_git_ignores_it(tmp_path):
     assert "(0 files checked)" in run("check", ".", cwd=tmp_path).stderr
     result = run("check", "experiments", cwd=tmp_path)
     assert result.exit_code == 1 and "(1 file checked)" in result.stderr
+
+
+def test_mode_owning_frameworks_setting(tmp_path):
+    source = textwrap.dedent(
+        """
+        import torch
+        import torch.nn as nn
+        from company.training import CompanyLoop
+
+
+        def main(x):
+            model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.2), nn.Linear(8, 2))
+            model.load_state_dict(torch.load("ckpt.pt"))
+            CompanyLoop(max_epochs=3).run(model)
+            with torch.no_grad():
+                return model(x).argmax(1)
+        """
+    )
+    (tmp_path / "m.py").write_text(source, encoding="utf-8")
+    result = run("check", "m.py", cwd=tmp_path)
+    assert result.exit_code == 1 and "EG003" in result.stdout
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.evalguard]\nmode-owning-frameworks = ["CompanyLoop"]\n', encoding="utf-8"
+    )
+    assert run("check", "m.py", cwd=tmp_path).exit_code == 0
