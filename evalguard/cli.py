@@ -102,6 +102,8 @@ def check(
     if show_unused_noqa:
         for path, line, code in suppressed.unused:
             click.echo(f"{path}:{line}: unused suppression of {code}", err=True)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
     findings = suppressed.kept
@@ -178,12 +180,15 @@ def _report_context():
 
 
 def _emit(report: str, output_file: str | None) -> None:
+    # File names that are not valid UTF-8 come back from the OS as surrogate escapes: write their
+    # original bytes rather than crash.
+    data = report.encode("utf-8", "surrogateescape")
     if output_file is None:
-        click.echo(report, nl=False)
+        click.echo(data, nl=False)
         return
     try:
-        with open(output_file, "w", encoding="utf-8") as handle:
-            handle.write(report)
+        with open(output_file, "wb") as handle:
+            handle.write(data)
     except OSError as exc:
         click.echo(f"evalguard: cannot write {output_file}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_ERROR)

@@ -27,12 +27,19 @@ class AnalysisOptions:
     mode_owning: tuple[str, ...] = ()
 
 
+# Larger files are generated code (weights dumped as literals, vendored bundles): skipped with a note
+# so one of them cannot make a run slow or memory-hungry.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+
 @dataclass
 class CheckResult:
     findings: list[Finding]
     files_checked: int
     # Internal errors ("file or function: what went wrong"): the run is unreliable, exit 2.
     errors: list[str] = field(default_factory=list)
+    # Files skipped on purpose (too large), said on stderr; not an error.
+    notes: list[str] = field(default_factory=list)
 
 
 def check_paths(paths: list[str], enabled: frozenset[str] | None = None) -> CheckResult:
@@ -50,6 +57,7 @@ def check_files(
     `on_file` is called after each file is read (progress)."""
     files = list(files)
     errors: list[str] = []
+    notes: list[str] = []
     modules: list[ModuleFacts] = []
     notebooks: dict[str, NotebookSource | None] = {}
     for source in files:
@@ -59,9 +67,9 @@ def check_files(
             modules.append(parse_source(overrides[source.path], source.path, source.module_name, errors))
             continue
         if source.path.endswith(".ipynb"):
-            facts = read_notebook(source, errors, notebooks)
+            facts = read_notebook(source, errors, notebooks, notes)
         else:
-            facts = read_and_parse(source, errors)
+            facts = read_and_parse(source, errors, notes)
         if facts is not None:
             modules.append(facts)
     context = context_modules([f for f in files if not f.path.endswith(".ipynb")], modules)
@@ -73,17 +81,15 @@ def check_files(
         )
     result.files_checked = len(files)
     result.errors[:0] = errors
+    result.notes = notes
     return result
 
 
-def read_notebook(source: SourceFile, errors: list[str], notebooks: dict) -> ModuleFacts | None:
+def read_notebook(source: SourceFile, errors: list[str], notebooks: dict, notes: list[str]) -> ModuleFacts | None:
     """A notebook's code cells as one module (magics neutralised); a malformed one is EG000."""
-    try:
-        with open(source.path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        errors.append(f"{source.path}: cannot read file: {exc.strerror or exc}")
-        return None
+    data = _read_bytes(source, True, notes)
+    if isinstance(data, ModuleFacts) or data is None:
+        return data
     try:
         nb = notebook_source(data)
     except NotebookError as exc:
@@ -104,15 +110,29 @@ def _to_cells(finding: Finding, notebooks: dict) -> Finding:
     return map_finding(finding, nb)
 
 
-def read_and_parse(source: SourceFile, errors: list[str] | None) -> ModuleFacts | None:
-    try:
-        with open(source.path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        if errors is not None:
-            errors.append(f"{source.path}: cannot read file: {exc.strerror or exc}")
-        return None
+def read_and_parse(
+    source: SourceFile, errors: list[str] | None, notes: list[str] | None = None
+) -> ModuleFacts | None:
+    """Facts of one file; an unreadable file is an EG000 failure (None for context files)."""
+    data = _read_bytes(source, errors is not None, notes)
+    if isinstance(data, ModuleFacts) or data is None:
+        return data
     return parse_source(data, source.path, source.module_name, errors if errors is not None else [])
+
+
+def _read_bytes(source: SourceFile, report: bool, notes: list[str] | None) -> bytes | ModuleFacts | None:
+    try:
+        size = os.path.getsize(source.path)
+        if size > MAX_FILE_BYTES:
+            if notes is not None:
+                notes.append(f"{source.path}: skipped, {size / 2**20:.0f} MB is larger than the {MAX_FILE_BYTES >> 20} MB limit")
+            return None
+        with open(source.path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        if not report:
+            return None
+        return facts_from_source_failure(source.path, source.module_name, f"cannot read file: {exc.strerror or exc}")
 
 
 def context_modules(files: list[SourceFile], modules: list[ModuleFacts]) -> list[ModuleFacts]:

@@ -298,7 +298,8 @@ class FunctionAnalysis:
             outs = [self.block(case, state.copy()) for case in stmt.cases]
             if not stmt.exhaustive:
                 outs.append(state)
-            return self.join_branches(state, [s for s in outs if s is not None])
+            live = [s for s in outs if s is not None]
+            return self.join_branches(state, live) if live else None
         if isinstance(stmt, ir.Return):
             value = self.expr(stmt.value, state) if stmt.value is not None else NOTHING
             self._mark_used(value)

@@ -71,6 +71,7 @@ def discover(paths: list[str], path_filter: PathFilter | None = None) -> list[So
 def _walk(top: str, path_filter: PathFilter | None = None) -> list[str]:
     found: list[str] = []
     visited: set[str] = set()
+    top_real = os.path.realpath(top)
     for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
         real = os.path.realpath(dirpath)
         if real in visited:
@@ -80,7 +81,7 @@ def _walk(top: str, path_filter: PathFilter | None = None) -> list[str]:
         dirnames[:] = sorted(
             d
             for d in dirnames
-            if not _skip_dir(dirpath, d)
+            if not _skip_dir(dirpath, d, top_real)
             and not (path_filter is not None and path_filter.skipped(os.path.join(dirpath, d), True))
         )
         for name in sorted(filenames):
@@ -91,9 +92,15 @@ def _walk(top: str, path_filter: PathFilter | None = None) -> list[str]:
     return found
 
 
-def _skip_dir(parent: str, name: str) -> bool:
+def _skip_dir(parent: str, name: str, top_real: str | None = None) -> bool:
     if name.startswith(".") or name in SKIP_DIRS or name.endswith(".egg-info"):
         return True
+    full = os.path.join(parent, name)
+    if top_real is not None and os.path.islink(full):
+        # A symlink leading out of the tree being checked is not part of it.
+        target = os.path.realpath(full)
+        if target != top_real and not target.startswith(top_real + os.sep):
+            return True
     # Any virtualenv, whatever its name.
     return os.path.isfile(os.path.join(parent, name, "pyvenv.cfg"))
 
