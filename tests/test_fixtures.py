@@ -15,8 +15,6 @@ PROJECTS = sorted(p for p in (FIXTURES / "projects").iterdir() if p.is_dir())
 # Real bugs the static analysis does not see yet (documented limits). Strict: if one starts being
 # found, the test fails and the entry must go.
 KNOWN_MISSES = {
-    "var_lambda_callback_validation_bug.py": "calls through lambdas are not followed",
-    "var_partial_validate_hook_bug.py": "calls through functools.partial are not followed",
     "var_callbacks_crossfile_bug": "methods of objects passed in as parameters are not resolved",
 }
 

@@ -65,13 +65,21 @@ class Value:
     params_of: frozenset[str] = frozenset()
     # A tuple/list display: its elements, for unpacking.
     elts: tuple["Value", ...] | None = None
+    # `functools.partial(f, *args)`: the arguments bound in front.
+    partial: tuple["Value", ...] = ()
+    # Several project functions this may be (`for cb in [lambda: ..., lambda: ...]: cb()`).
+    alts: tuple[Symbol, ...] = ()
 
     def join(self, other: "Value") -> "Value":
-        if self == other:
+        if self == other or other == NOTHING:
             return self
+        if self == NOTHING:
+            return other
+        functions = {s for v in (self, other) for s in (v.alts or ((v.sym,) if v.sym else ())) if s.kind == "function"}
         return Value(
             objs=_capped(self.objs | other.objs),
             taint=self.taint | other.taint,
+            alts=tuple(sorted(functions, key=lambda s: s.target))[:8] if self.sym != other.sym else (),
             sym=self.sym if self.sym == other.sym else None,
             saved=self.saved if self.saved == other.saved else None,
             params_of=self.params_of | other.params_of,
@@ -560,7 +568,7 @@ class FunctionAnalysis:
         it is a module, in train mode from construction."""
         for obj in value.objs:
             info = self.ctx.allocs.get(obj)
-            if info is not None and info.is_module is None:
+            if info is not None and info.is_module is None and not info.wrapper:
                 self.ctx.allocs[obj] = replace(info, is_module=True)
                 current = state.modes.get(obj)
                 if current is not None and current.kinds() == {M.UNKNOWN}:
@@ -764,6 +772,8 @@ class FunctionAnalysis:
         if isinstance(node, ir.Not):
             inner = self.expr(node.operand, state)
             return Value(taint=inner.taint)
+        if isinstance(node, ir.FuncRef):
+            return Value(sym=Symbol("function", func_key(self.module, node.qualname)))
         if isinstance(node, ir.Other):
             taint: frozenset[str] = frozenset()
             for child in node.children:
@@ -806,7 +816,18 @@ class FunctionAnalysis:
             return self.method_call(node, func.attr, recv, state)
         callee = self.expr(func, state)
         if callee.sym is not None:
-            return self.call_symbol(node, callee.sym, state, None)
+            return self.call_symbol(node, callee.sym, state, None, callee.partial)
+        if callee.alts:
+            # One of several functions runs: join what each would do.
+            outcomes = []
+            for sym in callee.alts:
+                branch = state.copy()
+                outcomes.append((branch, self.call_symbol(node, sym, branch, None)))
+            _replace_state(state, _join_all([b for b, _ in outcomes]))
+            result = outcomes[0][1]
+            for _, value in outcomes[1:]:
+                result = result.join(value)
+            return result
         if isinstance(func, ir.Call) and self.fn.name == "forward" and self.in_module_class:
             built = self._qualify(func.func) or ""
             if K.torch_nn_class(built) in K.DROPOUT_CLASSES:
@@ -819,10 +840,12 @@ class FunctionAnalysis:
         kwargs = {k: self.expr(v, state) for k, v in node.kwargs}
         return args, kwargs
 
-    def call_symbol(self, node: ir.Call, sym: Symbol, state: State, recv: Value | None) -> Value:
+    def call_symbol(
+        self, node: ir.Call, sym: Symbol, state: State, recv: Value | None, bound: tuple[Value, ...] = ()
+    ) -> Value:
         if sym.kind == "function":
             args, kwargs = self.eval_args(node, state)
-            return self.call_project(node, sym.target, args, kwargs, recv, state)
+            return self.call_project(node, sym.target, [*bound, *args], kwargs, recv, state)
         if sym.kind == "class":
             args, kwargs = self.eval_args(node, state)
             return self.construct_project(node, sym.target, args, kwargs, state)
@@ -1393,6 +1416,8 @@ class FunctionAnalysis:
             self._scripted_saved(args[0])
         if qualname in K.MODE_SHARING_WRAPPERS and args:
             return Value(objs=args[0].objs, taint=args[0].taint)
+        if qualname == "functools.partial" and args and args[0].sym is not None:
+            return Value(sym=args[0].sym, partial=(*args[0].partial, *args[1:]))
         if qualname == "copy.deepcopy" and args:
             return self._deepcopy(node, args[0], state)
         if qualname in K.UNKNOWN_MODE_LOADERS:
@@ -1434,7 +1459,13 @@ class FunctionAnalysis:
                     for v in (*args, *kwargs.values()):
                         self._make_unknown(v.objs, state, node, f"`{last}`")
             else:
-                self.ctx.allocs[obj] = ObjInfo(label=f"{last}()", is_module=None, sensitive=True)
+                # An unknown class handed a model is most likely a wrapper (DistributedModel(model),
+                # an EMA holder): its mode is not PyTorch's construction default, so never upgrade it.
+                wraps = any(
+                    self._is_model_value(v, state) or any(o.startswith("E:") for o in v.objs)
+                    for v in (*args, *kwargs.values())
+                )
+                self.ctx.allocs[obj] = ObjInfo(label=f"{last}()", is_module=None, sensitive=True, wrapper=wraps)
                 state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, f"{last}()", explicit=False))
             _drop_children(state.modes, obj)
             self._mark_used_all([*args, *kwargs.values()])

@@ -17,6 +17,8 @@ class ObjInfo:
     sensitive: bool
     weights: bool = False
     optimizer: bool = False
+    # Built by an unknown class from a model (a wrapper): its mode is unknown, never the default.
+    wrapper: bool = False
 
 
 @dataclass(slots=True)

@@ -93,7 +93,14 @@ class Other:
     children: tuple["Expr", ...] = ()
 
 
-Expr = Union[Name, Attr, Call, Const, Subscript, Seq, Starred, IfExp, Not, Other]
+@dataclass(frozen=True, slots=True)
+class FuncRef:
+    """A lambda: a reference to the synthetic function `qualname` holding its body."""
+
+    qualname: str
+
+
+Expr = Union[Name, Attr, Call, Const, Subscript, Seq, Starred, IfExp, Not, Other, FuncRef]
 
 
 # ---------------------------------------------------------------------------- statements

@@ -350,8 +350,10 @@ class Lowerer(DefinitionCollector):
         if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
             return self._comprehension(node)
         if isinstance(node, cst.Lambda):
-            # The body does not run here.
-            return Other(())
+            for p in (*node.params.params, *node.params.kwonly_params, *node.params.posonly_params):
+                if p.default is not None:
+                    self._expr(p.default)
+            return self._define_lambda(self._params(node.params), lambda: self._expr(node.body), self._loc(node))
         if isinstance(node, cst.FormattedString):
             return Other(
                 tuple(

@@ -361,7 +361,9 @@ class AstLowerer(DefinitionCollector):
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             return self._comprehension(node)
         if isinstance(node, ast.Lambda):
-            return Other(())
+            for default in (*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)):
+                self._expr(default)
+            return self._define_lambda(self._params(node.args), lambda: self._expr(node.body), self._loc(node))
         if isinstance(node, (ast.Yield, ast.YieldFrom)):
             if node.value is None:
                 return Other(())

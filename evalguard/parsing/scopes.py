@@ -17,7 +17,9 @@ from evalguard.parsing.ir import (
     ImportBinding,
     Loc,
     Name,
+    FuncRef,
     Param,
+    Return,
     Seq,
     Starred,
     Stmt,
@@ -157,6 +159,14 @@ class DefinitionCollector:
         )
         self._scope.local_names.add(name)
         return DefStmt(name, qualname, loc)
+
+    def _define_lambda(
+        self, params: tuple[Param, ...], lower_body: Callable[[], Expr], loc: Loc
+    ) -> FuncRef:
+        """A lambda becomes a small function (`return <body>`) so calls through it are followed."""
+        name = f"<lambda:{loc.line}:{loc.col}>"
+        stmt = self._define_function(name, (), params, lambda: (Return(lower_body(), loc),), loc)
+        return FuncRef(stmt.qualname)
 
     def _define_class(
         self, name: str, bases: tuple[Expr, ...], lower_body: Callable[[], tuple[Stmt, ...]], loc: Loc
