@@ -170,6 +170,8 @@ class Context:
         # (function key, parameter) -> objects callers pass for it (to judge mode sensitivity).
         self.param_objects: dict[tuple[str, str], set[str]] = {}
         self.summaries: dict[str, Summary] = {}
+        # Per-function facts that depend on the body only, kept across re-analyses.
+        self.evidence_cache: dict[str, frozenset[str]] = {}
 
     def summary(self, key: str) -> Summary:
         return self.summaries.get(key, EMPTY_SUMMARY)
@@ -217,7 +219,10 @@ class FunctionAnalysis:
         self.returns: list[Value] = []
         self.return_states: list[State] = []
         self.requirement_paths: dict[str, set[str]] = {}
-        self.evidence_names = _module_evidence_names(self.fn.body)
+        evidence = ctx.evidence_cache.get(key)
+        if evidence is None:
+            evidence = ctx.evidence_cache[key] = _module_evidence_names(self.fn.body)
+        self.evidence_names = evidence
         self.in_init = self.fn.name == "__init__"
         self.framework_managed = self._framework_managed()
         self.param_taints: dict[str, int] = {}

@@ -70,10 +70,25 @@ class ProjectIndex:
                 self._by_suffix.setdefault(".".join(parts[i:]), []).append(name)
         self._class_cache: dict[str, tuple[bool | None, bool]] = {}
         self._subclasses: dict[str, list[str]] | None = None
+        # The index never changes after construction, so name resolution is memoised: the same
+        # imports, bases and members are resolved from thousands of functions.
+        self._find_module_cache: dict[tuple[str, str], str | None] = {}
+        self._import_cache: dict[tuple[ImportBinding, str], Symbol] = {}
+        self._member_cache: dict[tuple[str, str], Symbol | None] = {}
+        self._bases_cache: dict[str, list[Symbol]] = {}
+        self._mro_cache: dict[str, list[str]] = {}
+        self._method_cache: dict[tuple[str, str], str | None] = {}
+        self._subclass_cache: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ modules and imports
 
     def find_module(self, dotted: str, near: ModuleFacts) -> str | None:
+        key = (dotted, near.module_name)
+        if key not in self._find_module_cache:
+            self._find_module_cache[key] = self._find_module(dotted, near)
+        return self._find_module_cache[key]
+
+    def _find_module(self, dotted: str, near: ModuleFacts) -> str | None:
         """Project module for an absolute import, preferring the one closest to the importer.
 
         Scripts are often run from their own directory, so `from utils.x import f` can mean
@@ -105,6 +120,13 @@ class ProjectIndex:
         return max(sorted(candidates), key=shared)
 
     def resolve_import(self, binding: ImportBinding, importer: ModuleFacts) -> Symbol:
+        key = (binding, importer.module_name)
+        sym = self._import_cache.get(key)
+        if sym is None:
+            sym = self._import_cache[key] = self._resolve_import(binding, importer)
+        return sym
+
+    def _resolve_import(self, binding: ImportBinding, importer: ModuleFacts) -> Symbol:
         if binding.level:
             base = importer.module_name.split(".")
             if not importer.is_package:
@@ -131,6 +153,15 @@ class ProjectIndex:
 
     def module_member(self, module: str, name: str, _depth: int = 0) -> Symbol | None:
         """What `module.name` denotes (following re-exports through imports)."""
+        # Cached for top-level queries only: below, the depth cap makes answers path-dependent.
+        if _depth == 0:
+            key = (module, name)
+            if key not in self._member_cache:
+                self._member_cache[key] = self._module_member(module, name, 0)
+            return self._member_cache[key]
+        return self._module_member(module, name, _depth)
+
+    def _module_member(self, module: str, name: str, _depth: int) -> Symbol | None:
         facts = self.modules.get(module)
         if facts is None or _depth > 8:
             return None
@@ -195,6 +226,12 @@ class ProjectIndex:
     # ------------------------------------------------------------------ classes
 
     def class_bases(self, class_key: str) -> list[Symbol]:
+        cached = self._bases_cache.get(class_key)
+        if cached is None:
+            cached = self._bases_cache[class_key] = self._class_bases(class_key)
+        return cached
+
+    def _class_bases(self, class_key: str) -> list[Symbol]:
         cls = self.classes[class_key]
         facts = self.class_module[class_key]
         out = []
@@ -225,6 +262,12 @@ class ProjectIndex:
 
     def mro(self, class_key: str) -> list[str]:
         """Project classes in method-resolution order (depth-first, good enough for lookups)."""
+        cached = self._mro_cache.get(class_key)
+        if cached is None:
+            cached = self._mro_cache[class_key] = self._mro(class_key)
+        return cached
+
+    def _mro(self, class_key: str) -> list[str]:
         out: list[str] = []
         stack = [class_key]
         while stack and len(out) < 64:
@@ -244,6 +287,9 @@ class ProjectIndex:
                     if base.kind == "class":
                         direct.setdefault(base.target, set()).add(key)
             self._subclasses = {k: sorted(v) for k, v in direct.items()}
+        cached = self._subclass_cache.get(class_key)
+        if cached is not None:
+            return cached
         out: list[str] = []
         stack = list(self._subclasses.get(class_key, ()))
         while stack and len(out) < 64:
@@ -251,9 +297,16 @@ class ProjectIndex:
             if key not in out and key != class_key:
                 out.append(key)
                 stack.extend(self._subclasses.get(key, ()))
-        return sorted(out)
+        self._subclass_cache[class_key] = sorted(out)
+        return self._subclass_cache[class_key]
 
     def find_method(self, class_key: str, name: str) -> str | None:
+        key = (class_key, name)
+        if key not in self._method_cache:
+            self._method_cache[key] = self._find_method(class_key, name)
+        return self._method_cache[key]
+
+    def _find_method(self, class_key: str, name: str) -> str | None:
         for key in self.mro(class_key):
             cls = self.classes[key]
             for method_name, qualname in cls.methods:
