@@ -33,6 +33,11 @@ def main() -> None:
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings.")
 @click.option("--show-unused-noqa", is_flag=True, help="Also list `# noqa: EGxxx` comments that suppress nothing.")
 @click.option("--show-settings", is_flag=True, help="Print the resolved settings and exit.")
+@click.option("--trace", "traces", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="Runtime trace (JSONL): mark findings confirmed/not reached, list runtime-only ones. Repeatable.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes for parsing [default: all cores; 1 = in-process].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache directory [default: .evalguard_cache at the project root].")
 def check(
     paths: tuple[str, ...],
     output_format: str | None,
@@ -46,6 +51,10 @@ def check(
     statistics: bool,
     show_unused_noqa: bool,
     show_settings: bool,
+    traces: tuple[str, ...] = (),
+    jobs: int | None = None,
+    no_cache: bool = False,
+    cache_dir: str | None = None,
 ) -> None:
     """Check Python files under PATHS (default: the current directory) for mode misuse."""
     # Heavy imports stay inside the command so `--help`/`--version` start fast.
@@ -67,6 +76,7 @@ def check(
         shown = settings.as_dict() | {"output-format": fmt, "enabled": sorted(enabled)}
         click.echo(json.dumps(shown, indent=2, sort_keys=True))
         sys.exit(EXIT_CLEAN)
+    trace = _load_traces(traces)
     try:
         from evalguard.discovery.ignore import PathFilter
         from evalguard.fix.apply import unified_diff, write_changes
@@ -76,11 +86,15 @@ def check(
         path_filter = PathFilter(settings.exclude + settings.extend_exclude, settings.root, settings.respect_gitignore)
         files = discover(targets, path_filter)
         options = AnalysisOptions(tuple(settings.model_names), tuple(settings.mode_owning_frameworks))
+        cache = None if no_cache else _open_cache(cache_dir, settings.root)
+        run = {"options": options, "cache": cache, "jobs": jobs or default_jobs()}
         if want_progress(fmt, len(files), sys.stderr.isatty(), os.environ):
             with click.progressbar(length=len(files), label="Checking", file=sys.stderr) as bar:
-                result = check_files(files, enabled, options=options, on_file=lambda: bar.update(1))
+                result = check_files(files, enabled, on_file=lambda: bar.update(1), **run)
         else:
-            result = check_files(files, enabled, options=options)
+            result = check_files(files, enabled, **run)
+        if cache is not None and cache.disabled_reason:
+            result.notes.append(cache.disabled_reason)
         if apply_fix or show_diff:
             result, outcome = _fix(files, enabled, result, options)
             if show_diff:
@@ -92,7 +106,8 @@ def check(
             n = len(outcome.fixed)
             click.echo(f"Fixed {n} finding{'s' if n != 1 else ''} in {len(outcome.changed)} file(s)", err=True)
         suppressed = _suppress(result.findings, settings, [f.path for f in files])
-        report = _render(fmt, suppressed.kept, statistics)
+        runtime = _confirm(trace, suppressed, enabled, settings, files)
+        report = _render(fmt, suppressed.kept, statistics, runtime)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - never a bare traceback
@@ -106,6 +121,8 @@ def check(
         click.echo(f"note: {note}", err=True)
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
+    for note in runtime.notes if runtime is not None else ():
+        click.echo(f"note: {note}", err=True)
     findings = suppressed.kept
     n = len(findings)
     nfiles = len({f.path for f in findings})
@@ -114,9 +131,12 @@ def check(
         f"({result.files_checked} file{'s' if result.files_checked != 1 else ''} checked)",
         err=True,
     )
+    if runtime is not None:
+        click.echo(runtime.summary(), err=True)
     if result.errors:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if n or (show_unused_noqa and suppressed.unused) else EXIT_CLEAN)
+    runtime_only = len(runtime.runtime_only) if runtime is not None else 0
+    sys.exit(EXIT_FINDINGS if n or runtime_only or (show_unused_noqa and suppressed.unused) else EXIT_CLEAN)
 
 
 @main.command("rules")
@@ -149,13 +169,26 @@ def explain(code: str) -> None:
 # ---------------------------------------------------------------------------------------- helpers
 
 
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _open_cache(cache_dir: str | None, root: str):
+    from evalguard.cache import Cache, default_cache_dir
+
+    return Cache(cache_dir or default_cache_dir(root))
+
+
 def want_progress(fmt: str, n_files: int, tty: bool, env) -> bool:
     """A progress bar on stderr only for long runs on a terminal, never for pre-commit or for
     machine-read formats."""
     return tty and n_files >= 200 and not env.get("PRE_COMMIT") and not env.get("CI") and fmt in ("text", "full")
 
 
-def _render(fmt: str, findings, statistics: bool) -> str:
+def _render(fmt: str, findings, statistics: bool, runtime=None) -> str:
     if statistics:
         from collections import Counter
 
@@ -166,17 +199,40 @@ def _render(fmt: str, findings, statistics: bool) -> str:
     from evalguard.report import formats
 
     if hasattr(formats, "render"):
-        return formats.render(fmt, findings, _report_context())
+        return formats.render(fmt, findings, _report_context(runtime))
     return formats.FORMATS[fmt](findings)
 
 
-def _report_context():
+def _report_context(runtime=None):
     try:
         from evalguard.report.context import ReportContext
     except ImportError:
         return None
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    return ReportContext(root=os.getcwd(), color=color, source_lines=_source_lines)
+    return ReportContext(root=os.getcwd(), color=color, source_lines=_source_lines, runtime=runtime)
+
+
+def _load_traces(paths):
+    """The merged `--trace` files, or None without the option; a bad file is a usage error."""
+    if not paths:
+        return None
+    from evalguard.report.confirm import TraceError, load_traces
+
+    try:
+        return load_traces(paths)
+    except TraceError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _confirm(trace, suppressed, enabled, settings, files):
+    """Join the kept findings with the trace; runtime-only findings obey the selection and suppressions."""
+    if trace is None:
+        return None
+    from evalguard.report.confirm import confirm, filter_runtime_only
+
+    joined = confirm(suppressed.kept, trace, suppressed=suppressed.suppressed)
+    checked = [f.path for f in files]
+    return filter_runtime_only(joined, checked, enabled, lambda found: _suppress(found, settings, []).kept)
 
 
 def _emit(report: str, output_file: str | None) -> None:

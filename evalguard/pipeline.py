@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from evalguard.analysis.flow import Context
 from evalguard.analysis.interprocedural import analyze_project
 from evalguard.analysis.project import ProjectIndex
+from evalguard.cache import Cache, content_hash, digest
 from evalguard.checks.registry import EVENT_RULES, FORWARD_RULES
 from evalguard.discovery.context import MAX_CONTEXT_FILES, imported_files
 from evalguard.discovery.files import SourceFile, discover
@@ -52,14 +53,38 @@ def check_files(
     overrides: dict[str, str] | None = None,
     options: AnalysisOptions | None = None,
     on_file: Callable[[], None] | None = None,
+    cache: Cache | None = None,
+    jobs: int = 1,
 ) -> CheckResult:
     """Check these files; `overrides` gives in-memory text for some paths (fix verification);
-    `on_file` is called after each file is read (progress)."""
+    `on_file` is called after each file is read (progress); `cache` reuses per-file facts and
+    whole-run results; `jobs` > 1 parses uncached files in worker processes."""
     files = list(files)
+    options = options or AnalysisOptions()
+    if overrides:
+        cache = None  # in-memory text is never cached
     errors: list[str] = []
     notes: list[str] = []
+    contents: dict[str, bytes | ModuleFacts | None] = {}
+    for source in files:
+        if overrides and source.path in overrides:
+            continue
+        notes_before = len(notes)
+        contents[source.path] = _read_bytes(source, True, notes)
+        if len(notes) > notes_before:
+            contents[source.path] = None
+    run_key = _run_key(files, contents, enabled, options) if cache is not None else None
+    if run_key is not None:
+        cached = _cached_result(cache, run_key)
+        if cached is not None:
+            if on_file is not None:
+                for _ in files:
+                    on_file()
+            cached.notes = notes
+            return cached
     modules: list[ModuleFacts] = []
     notebooks: dict[str, NotebookSource | None] = {}
+    parsed = _parse_all(files, contents, cache, jobs, errors)
     for source in files:
         if on_file is not None:
             on_file()
@@ -67,12 +92,13 @@ def check_files(
             modules.append(parse_source(overrides[source.path], source.path, source.module_name, errors))
             continue
         if source.path.endswith(".ipynb"):
-            facts = read_notebook(source, errors, notebooks, notes)
+            facts = read_notebook(source, errors, notebooks, contents[source.path])
         else:
-            facts = read_and_parse(source, errors, notes)
+            facts = parsed.get(source.path)
         if facts is not None:
             modules.append(facts)
-    context = context_modules([f for f in files if not f.path.endswith(".ipynb")], modules)
+    python_files = [f for f in files if not f.path.endswith(".ipynb")]
+    context, context_inputs = context_modules(python_files, modules, cache)
     result = check_modules(modules + context, enabled, report={m.path for m in modules}, options=options)
     if notebooks:
         result.findings = sorted(
@@ -82,12 +108,115 @@ def check_files(
     result.files_checked = len(files)
     result.errors[:0] = errors
     result.notes = notes
+    if run_key is not None and not result.errors:
+        cache.put("results", run_key, (context_inputs, result.findings, result.files_checked))
     return result
 
 
-def read_notebook(source: SourceFile, errors: list[str], notebooks: dict, notes: list[str]) -> ModuleFacts | None:
-    """A notebook's code cells as one module (magics neutralised); a malformed one is EG000."""
-    data = _read_bytes(source, True, notes)
+def _run_key(files, contents, enabled, options) -> str:
+    """Everything a whole run's answer depends on, but the context files (checked on load)."""
+    inputs = []
+    for source in files:
+        data = contents.get(source.path)
+        state = content_hash(data) if isinstance(data, bytes) else ("unreadable" if data is not None else "skipped")
+        inputs.append((source.path, source.module_name, state))
+    return digest("run", sorted(enabled) if enabled is not None else None, options, tuple(inputs))
+
+
+def _cached_result(cache: Cache, key: str) -> CheckResult | None:
+    entry = cache.get("results", key)
+    if not isinstance(entry, tuple) or len(entry) != 3:
+        return None
+    context_inputs, findings, files_checked = entry
+    for path, _module, expected in context_inputs:
+        try:
+            with open(path, "rb") as handle:
+                if content_hash(handle.read()) != expected:
+                    return None
+        except OSError:
+            return None
+    return CheckResult(list(findings), files_checked)
+
+
+def _parse_all(
+    files: list[SourceFile], contents: dict, cache: Cache | None, jobs: int, errors: list[str]
+) -> dict[str, ModuleFacts]:
+    """Facts of every readable Python file: from the cache, else parsed (in workers when many)."""
+    out: dict[str, ModuleFacts] = {}
+    todo: list[tuple[SourceFile, bytes, str | None]] = []
+    for source in files:
+        data = contents.get(source.path)
+        if source.path.endswith(".ipynb") or source.path not in contents:
+            continue
+        if not isinstance(data, bytes):
+            if data is not None:
+                out[source.path] = data  # unreadable: its EG000 facts
+            continue
+        key = _facts_key(source, data) if cache is not None else None
+        facts = cache.get("facts", key) if key is not None else None
+        if isinstance(facts, ModuleFacts):
+            out[source.path] = facts
+        else:
+            todo.append((source, data, key))
+    for path, facts, errs in _parse_batch(todo, cache, jobs):
+        out[path] = facts
+        errors.extend(errs)
+    return out
+
+
+def _facts_key(source: SourceFile, data: bytes) -> str:
+    return digest("facts", source.path, source.module_name, content_hash(data))
+
+
+# Below this many files to parse, starting worker processes costs more than it saves.
+MIN_FILES_PER_WORKER = 32
+
+
+def _parse_batch(todo, cache: Cache | None, jobs: int):
+    workers = min(jobs, len(todo) // MIN_FILES_PER_WORKER)
+    if workers > 1:
+        pooled = _parse_in_pool(todo, cache, workers)
+        if pooled is not None:
+            return pooled
+    return [_parse_one(item, cache) for item in todo]
+
+
+def _parse_one(item, cache: Cache | None):
+    source, data, key = item
+    errs: list[str] = []
+    facts = parse_source(data, source.path, source.module_name, errs)
+    if cache is not None and key is not None and not errs:
+        cache.put("facts", key, facts)
+    return source.path, facts, errs
+
+
+def _parse_chunk(chunk, cache):
+    return [_parse_one(item, cache) for item in chunk]
+
+
+def _parse_in_pool(todo, cache: Cache | None, workers: int):
+    """Parse in worker processes; None when no pool can be started here (then in-process)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    # Interleaved chunks even out big and small files between workers.
+    size = max(8, len(todo) // (workers * 8))
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            return [r for part in pool.map(_parse_chunk, chunks, [cache] * len(chunks)) for r in part]
+    except (OSError, RuntimeError, ImportError) as exc:  # no semaphores, no fork: stay in-process
+        del exc
+        return None
+
+
+def read_notebook(
+    source: SourceFile, errors: list[str], notebooks: dict, data: bytes | ModuleFacts | None
+) -> ModuleFacts | None:
+    """A notebook's code cells as one module (magics neutralised); a malformed one is EG000.
+    `data` is the file's bytes, its EG000 facts when unreadable, or None when skipped."""
     if isinstance(data, ModuleFacts) or data is None:
         return data
     try:
@@ -135,12 +264,16 @@ def _read_bytes(source: SourceFile, report: bool, notes: list[str] | None) -> by
         return facts_from_source_failure(source.path, source.module_name, f"cannot read file: {exc.strerror or exc}")
 
 
-def context_modules(files: list[SourceFile], modules: list[ModuleFacts]) -> list[ModuleFacts]:
+def context_modules(
+    files: list[SourceFile], modules: list[ModuleFacts], cache: Cache | None = None
+) -> tuple[list[ModuleFacts], list[tuple[str, str, str]]]:
     """Modules imported by the checked files (transitively) that were not given: read for their
-    summaries, never reported on."""
+    summaries, never reported on. Also (path, module, content hash) of each, for the run cache."""
     seen = {os.path.realpath(f.path) for f in files}
-    queue = [(f, m) for f, m in zip(files, modules)]
+    by_path = {m.path: m for m in modules}
+    queue = [(f, by_path[f.path]) for f in files if f.path in by_path]
     out: list[ModuleFacts] = []
+    inputs: list[tuple[str, str, str]] = []
     while queue and len(out) < MAX_CONTEXT_FILES:
         source, facts = queue.pop(0)
         for dep in imported_files(facts, source):
@@ -148,11 +281,15 @@ def context_modules(files: list[SourceFile], modules: list[ModuleFacts]) -> list
             if real in seen:
                 continue
             seen.add(real)
-            dep_facts = read_and_parse(dep, None)
-            if dep_facts is not None and dep_facts.failure is None:
+            data = _read_bytes(dep, False, None)
+            if not isinstance(data, bytes):
+                continue
+            inputs.append((dep.path, dep.module_name, content_hash(data)))
+            dep_facts = _parse_one((dep, data, _facts_key(dep, data) if cache is not None else None), cache)[1]
+            if dep_facts.failure is None:
                 out.append(dep_facts)
                 queue.append((dep, dep_facts))
-    return out
+    return out, inputs
 
 
 def parse_source(data: bytes | str, path: str, module_name: str, errors: list[str]) -> ModuleFacts:

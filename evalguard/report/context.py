@@ -7,9 +7,13 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from evalguard.findings import Finding
+
+if TYPE_CHECKING:
+    from evalguard.report.confirm import Confirmation
 
 LinesFor = Callable[[str], "Sequence[str] | None"]
 CellLinesFor = Callable[[str, int], "Sequence[str] | None"]
@@ -87,12 +91,16 @@ class ReportContext:
                   Used by `full` (source excerpt) and `sarif` (fingerprints). None disables source.
     cell_lines:   (notebook path, cell number) -> that cell's original lines, or None. Default: read the
                   .ipynb; N counts all cells, 1-based, as `Finding.cell` does (evalguard.parsing.notebook).
+    runtime:      with `--trace`: the join of the findings with the runtime trace
+                  (evalguard.report.confirm.Confirmation); formatters mark findings and list runtime-only
+                  ones. None: no trace, output exactly as without the option.
     """
 
     root: str = field(default_factory=os.getcwd)
     color: bool = False
     source_lines: LinesFor | None = field(default_factory=SourceReader)
     cell_lines: CellLinesFor | None = field(default_factory=NotebookCellReader)
+    runtime: Confirmation | None = None
 
     def lines_for(self, finding: Finding) -> Sequence[str] | None:
         """The lines `finding.line` indexes: the file's, or for a notebook finding its cell's."""

@@ -31,8 +31,14 @@ __all__ = [
 
 
 def format_json(findings: Sequence[Finding], context: ReportContext | None = None) -> str:
-    rows = [
-        {
+    """A list of finding objects. With a runtime trace every row gets `"runtime"`: `{"status":
+    "confirmed"|"not_reached", "count": N}` (null where a run cannot show it: EG000, notebook cells),
+    and the runtime findings with no static counterpart follow as rows with `"source": "runtime"`,
+    `"runtime": {"status": "runtime_only", "count": N, "related": [...]}` and null columns."""
+    runtime = context.runtime if context is not None else None
+    rows = []
+    for f in findings:
+        row = {
             "code": f.code,
             "name": f.name,
             "message": f.message,
@@ -44,8 +50,33 @@ def format_json(findings: Sequence[Finding], context: ReportContext | None = Non
             "cell": f.cell if f.cell > 0 else None,
             "fixable": f.fix is not None,
         }
-        for f in findings
-    ]
+        if runtime is not None:
+            status = runtime.status_of(f)
+            row["source"] = "static"
+            row["runtime"] = {"status": status.status, "count": status.count} if status is not None else None
+        rows.append(row)
+    if runtime is not None:
+        from evalguard.report.confirm import RUNTIME_ONLY
+        from evalguard.rules_catalog import RULES
+
+        for rf in runtime.runtime_only:
+            related = [{"role": r.role, "path": context.display_path(r.path), "line": r.line} for r in rf.related]
+            rows.append(
+                {
+                    "code": rf.code,
+                    "name": RULES[rf.code].name,
+                    "message": rf.message,
+                    "path": rf.shown or context.display_path(rf.path),
+                    "line": rf.line,
+                    "column": None,
+                    "end_line": None,
+                    "end_column": None,
+                    "cell": None,
+                    "fixable": False,
+                    "source": "runtime",
+                    "runtime": {"status": RUNTIME_ONLY, "count": rf.count, "related": related},
+                }
+            )
     return json.dumps(rows, indent=2) + "\n"
 
 

@@ -5,7 +5,9 @@
          |                  ^^^^^^^^^^^
       help: Put `model.train()` inside the loop, after anything that may switch the model to eval mode ...
 
-ANSI colour only when `context.color` is true.
+ANSI colour only when `context.color` is true. With a runtime trace the headline ends in
+` — confirmed at runtime (N times)` / ` — not reached at runtime`, and the runtime findings with no
+static counterpart follow under a title, each with its source line, related locations and help.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 from evalguard.findings import Finding
 from evalguard.report.context import ReportContext
 from evalguard.report.pages import fix_hint
-from evalguard.report.text import FIXABLE_MARK, location
+from evalguard.report.text import FIXABLE_MARK, RUNTIME_ONLY_TITLE, location
 
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"
@@ -28,10 +30,16 @@ CYAN = "\x1b[1;36m"
 def format_full(findings: Sequence[Finding], context: ReportContext | None = None) -> str:
     context = context if context is not None else ReportContext()
     paint = _painter(context.color)
+    runtime = context.runtime
     blocks = []
     for f in findings:
         mark = paint(CYAN, FIXABLE_MARK) if f.fix is not None else ""
-        out = [f"{paint(BOLD, location(f))}: {paint(RED, f.code)} {f.message}{mark}"]
+        status = ""
+        if runtime is not None:
+            from evalguard.report.confirm import suffix
+
+            status = suffix(runtime, f)
+        out = [f"{paint(BOLD, location(f))}: {paint(RED, f.code)} {f.message}{mark}{status}"]
         text = context.line_text(f)
         if text is not None:
             number = str(f.line)
@@ -42,7 +50,27 @@ def format_full(findings: Sequence[Finding], context: ReportContext | None = Non
         if hint:
             out.append(f"  {paint(CYAN, 'help:')} {hint}")
         blocks.append("\n".join(out) + "\n")
+    if runtime is not None and runtime.runtime_only:
+        first, *rest = [_runtime_block(rf, context, paint) for rf in runtime.runtime_only]
+        blocks += [paint(BOLD, RUNTIME_ONLY_TITLE) + "\n" + first, *rest]
     return "\n".join(blocks)
+
+
+def _runtime_block(rf, context: ReportContext, paint) -> str:
+    from evalguard.report.confirm import times
+
+    f = rf.as_finding()
+    out = [f"{paint(BOLD, f'{f.path}:{f.line}')}: {paint(RED, f.code)} {f.message} ({times(rf.count)})"]
+    text = context.line_text(f)
+    if text is not None:
+        out.append(f"  {paint(BLUE, str(f.line) + ' |')} {text}")
+    for r in rf.related:
+        role = r.role.replace("_", " ") or "related"
+        out.append(f"  {paint(CYAN, role + ':')} {context.display_path(r.path)}:{r.line}")
+    hint = fix_hint(f.code)
+    if hint:
+        out.append(f"  {paint(CYAN, 'help:')} {hint}")
+    return "\n".join(out) + "\n"
 
 
 def caret_line(text: str, f: Finding) -> str:

@@ -4,7 +4,8 @@
 
 Paths are relative to `context.root` (the checkout, where Actions resolves them). A notebook finding
 is annotated on the file only (its line is inside a cell, not a line of the .ipynb JSON); the cell
-and position lead the message.
+and position lead the message. With a runtime trace the message ends in the runtime status, and each
+runtime finding with no static counterpart is one more annotation (title `... (runtime)`).
 """
 
 from __future__ import annotations
@@ -27,18 +28,34 @@ def escape_property(value: str) -> str:
 
 def format_github(findings: Sequence[Finding], context: ReportContext | None = None) -> str:
     context = context if context is not None else ReportContext()
-    return "".join(command(f, context) + "\n" for f in findings)
+    out = "".join(command(f, context) + "\n" for f in findings)
+    if context.runtime is not None:
+        from evalguard.report.confirm import times
+
+        for rf in context.runtime.runtime_only:
+            message = f"{rf.message} (found at runtime, {times(rf.count)}; no static finding)"
+            out += command(rf.as_finding(), context, message=message, title_suffix=" (runtime)", whole_line=True) + "\n"
+    return out
 
 
-def command(f: Finding, context: ReportContext) -> str:
+def command(
+    f: Finding, context: ReportContext, message: str | None = None, title_suffix: str = "", whole_line: bool = False
+) -> str:
     props = [("file", context.display_path(f.path))]
-    message = f.message
+    if message is None:
+        message = f.message
+        if context.runtime is not None:
+            from evalguard.report.confirm import suffix
+
+            message += suffix(context.runtime, f)
     if f.cell > 0:
         message = f"cell {f.cell}, line {f.line}, col {f.column}: {message}"
+    elif whole_line:  # a runtime location: a line, no column
+        props.append(("line", f.line))
     else:
         end_line, end_column = end_position(f)
         props += [("line", f.line), ("col", f.column), ("endLine", end_line), ("endColumn", end_column)]
-    props.append(("title", f"{f.code} {f.name}"))
+    props.append(("title", f"{f.code} {f.name}{title_suffix}"))
     joined = ",".join(f"{key}={escape_property(str(value))}" for key, value in props)
     return f"::error {joined}::{escape_data(message)}"
 

@@ -5,6 +5,11 @@ by id and index, at a path relative to `%SRCROOT%` (= `context.root`), and carri
 `partialFingerprints` entry so code scanning can track it across commits. Columns count Unicode code
 points (`columnKind`), as evalguard's do. A notebook result uses the notebook path with the line and
 column inside the cell, and `properties.cell`.
+
+With a runtime trace (`context.runtime`): `properties.runtime` = {"status": "confirmed"|"not_reached",
+"count": N} on each result a run can show, and one more result per runtime finding with no static
+counterpart: whole-line region, `properties.source` = "runtime", `properties.runtime` =
+{"status": "runtime_only", "count": N}, the trace's related locations as `relatedLocations`.
 """
 
 from __future__ import annotations
@@ -45,6 +50,30 @@ def sarif_log(findings: Sequence[Finding], context: ReportContext | None = None)
         digest = fingerprint(f, context)
         seen[digest] = seen.get(digest, 0) + 1
         results.append(_result(f, context, index, f"{digest}:{seen[digest]}"))
+    if context.runtime is not None:
+        from evalguard.report.confirm import RUNTIME_ONLY, times
+
+        for rf in context.runtime.runtime_only:
+            f = rf.as_finding()
+            digest = fingerprint(f, context)
+            seen[digest] = seen.get(digest, 0) + 1
+            result = _result(f, context, index, f"{digest}:{seen[digest]}")
+            result["message"] = {"text": f"{rf.message} (found at runtime, {times(rf.count)}; no static finding)"}
+            result["locations"][0]["physicalLocation"]["region"] = {"startLine": max(rf.line, 1)}
+            if rf.related:
+                result["relatedLocations"] = [
+                    {
+                        "id": i,
+                        "physicalLocation": {
+                            "artifactLocation": _artifact(r.path, context),
+                            "region": {"startLine": max(r.line, 1)},
+                        },
+                        "message": {"text": r.role.replace("_", " ") or "related"},
+                    }
+                    for i, r in enumerate(rf.related)
+                ]
+            result["properties"] = {"source": "runtime", "runtime": {"status": RUNTIME_ONLY, "count": rf.count}}
+            results.append(result)
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -85,9 +114,13 @@ def _rule(code: str) -> dict:
     }
 
 
+def _artifact(path: str, context: ReportContext) -> dict:
+    uri, under_root = context.artifact_uri(path)
+    return {"uri": uri, "uriBaseId": SRCROOT} if under_root else {"uri": uri}
+
+
 def _result(f: Finding, context: ReportContext, index: dict[str, int], fingerprint_value: str) -> dict:
-    uri, under_root = context.artifact_uri(f.path)
-    artifact = {"uri": uri, "uriBaseId": SRCROOT} if under_root else {"uri": uri}
+    artifact = _artifact(f.path, context)
     start_line = max(f.line, 1)
     start_column = max(f.column, 1)
     if f.end_line > start_line:
@@ -117,6 +150,9 @@ def _result(f: Finding, context: ReportContext, index: dict[str, int], fingerpri
     }
     if f.cell > 0:
         result["properties"] = {"cell": f.cell}
+    status = context.runtime.status_of(f) if context.runtime is not None else None
+    if status is not None:
+        result.setdefault("properties", {})["runtime"] = {"status": status.status, "count": status.count}
     return result
 
 

@@ -1,4 +1,11 @@
-"""The `text` format: one `path:line:col: CODE message` line per finding."""
+"""The `text` format: one `path:line:col: CODE message` line per finding.
+
+With a runtime trace (`context.runtime`), each line ends in ` — confirmed at runtime (N times)` or
+` — not reached at runtime`, and a last section lists the runtime findings with no static counterpart:
+
+    Runtime findings with no static counterpart:
+    src/train.py:72: EG001 optimizer step while `ConvNet` is in eval mode (40 times)
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ if TYPE_CHECKING:
 
 # Appended to a finding's message when `--fix` can repair it.
 FIXABLE_MARK = " [*]"
+RUNTIME_ONLY_TITLE = "Runtime findings with no static counterpart:"
 
 
 def location(f: Finding) -> str:
@@ -26,4 +34,16 @@ def headline(f: Finding) -> str:
 
 
 def format_text(findings: Sequence[Finding], context: ReportContext | None = None) -> str:
-    return "".join(headline(f) + "\n" for f in findings)
+    runtime = context.runtime if context is not None else None
+    if runtime is None:
+        return "".join(headline(f) + "\n" for f in findings)
+    from evalguard.report.confirm import suffix, times
+
+    out = "".join(headline(f) + suffix(runtime, f) + "\n" for f in findings)
+    if runtime.runtime_only:
+        rows = [
+            f"{rf.shown or context.display_path(rf.path)}:{rf.line}: {rf.code} {rf.message} ({times(rf.count)})\n"
+            for rf in runtime.runtime_only
+        ]
+        out += ("\n" if out else "") + RUNTIME_ONLY_TITLE + "\n" + "".join(rows)
+    return out

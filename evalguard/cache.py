@@ -1,0 +1,107 @@
+"""Persistent cache: per-file facts and whole-run results, in `.evalguard_cache/`.
+
+Entries are keyed by content hashes plus everything else that changes the answer (evalguard
+version, analysis settings, enabled rules), so a stale entry can never be found, only missed.
+Writes go to a temporary file renamed into place, so concurrent runs (pre-commit starts several)
+see either a whole entry or none; an entry that fails to load is deleted and recomputed, never
+trusted. The cache only ever writes below its own directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from typing import Any
+
+from evalguard import __version__
+
+CACHE_DIR_NAME = ".evalguard_cache"
+# Bump when the IR or the stored result shapes change without a version bump (development).
+SCHEMA = "2"
+_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by evalguard.\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def digest(*parts: object) -> str:
+    """A stable key for a tuple of plain values (strings, numbers, tuples, None)."""
+    return hashlib.sha256(repr(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+class Cache:
+    """A directory of pickled entries in two namespaces: "facts" and "results"."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = os.path.abspath(directory)
+        self.base = os.path.join(self.directory, f"v{__version__}-{SCHEMA}")
+        self._ready = False
+        self.disabled_reason: str | None = None
+
+    # ---------------------------------------------------------------- entries
+
+    def get(self, namespace: str, key: str) -> Any | None:
+        path = self._entry(namespace, key)
+        try:
+            with open(path, "rb") as handle:
+                return pickle.load(handle)
+        except FileNotFoundError:
+            return None
+        except Exception:  # noqa: BLE001 - truncated, corrupted or foreign: recompute
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            return None
+
+    def put(self, namespace: str, key: str, value: Any) -> None:
+        """Store an entry; a cache that cannot be written is switched off for this run, quietly
+        for the results (a read-only checkout must still be checkable)."""
+        if self.disabled_reason is not None:
+            return
+        path = self._entry(namespace, key)
+        try:
+            self._prepare()
+            folder = os.path.dirname(path)
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pkl")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except (OSError, pickle.PicklingError, RecursionError) as exc:
+            self.disabled_reason = f"cache disabled: cannot write {self.directory}: {getattr(exc, 'strerror', None) or exc}"
+
+    def _entry(self, namespace: str, key: str) -> str:
+        return os.path.join(self.base, namespace, key[:2], key[2:] + ".pkl")
+
+    def _prepare(self) -> None:
+        """Create the directory with its `.gitignore` and CACHEDIR.TAG on first write."""
+        if self._ready:
+            return
+        os.makedirs(self.base, exist_ok=True)
+        for name, text in ((".gitignore", "# Created by evalguard.\n*\n"), ("CACHEDIR.TAG", _TAG)):
+            target = os.path.join(self.directory, name)
+            if not os.path.exists(target):
+                fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                os.replace(tmp, target)
+        self._ready = True
+
+
+def default_cache_dir(root: str) -> str:
+    return os.path.join(root, CACHE_DIR_NAME)
