@@ -18,6 +18,8 @@ from typing import Any
 from evalguard import __version__
 
 CACHE_DIR_NAME = ".evalguard_cache"
+# Whole-run results kept per cache (oldest dropped): one per recent set of inputs and settings.
+MAX_RESULTS = 64
 # Bump when the IR or the stored result shapes change without a version bump (development).
 SCHEMA = "2"
 _TAG = (
@@ -76,6 +78,8 @@ class Cache:
                 with os.fdopen(fd, "wb") as handle:
                     pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
                 os.replace(tmp, path)
+                if namespace == "results":
+                    self._prune(os.path.join(self.base, namespace), MAX_RESULTS)
             except BaseException:
                 try:
                     os.unlink(tmp)
@@ -84,6 +88,27 @@ class Cache:
                 raise
         except (OSError, pickle.PicklingError, RecursionError) as exc:
             self.disabled_reason = f"cache disabled: cannot write {self.directory}: {getattr(exc, 'strerror', None) or exc}"
+
+    @staticmethod
+    def _prune(folder: str, keep: int) -> None:
+        entries = []
+        for sub in os.scandir(folder):
+            if sub.is_dir():
+                entries.extend(e for e in os.scandir(sub.path) if e.name.endswith(".pkl"))
+        if len(entries) <= keep:
+            return
+        def age(entry: os.DirEntry) -> float:
+            try:
+                return entry.stat().st_mtime
+            except OSError:
+                return 0.0  # removed by a concurrent run
+
+        entries.sort(key=age)
+        for entry in entries[: len(entries) - keep]:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass  # another run pruned it first
 
     def _entry(self, namespace: str, key: str) -> str:
         return os.path.join(self.base, namespace, key[:2], key[2:] + ".pkl")

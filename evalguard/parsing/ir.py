@@ -12,6 +12,18 @@ from dataclasses import dataclass
 from typing import Union
 
 
+def _compact_pickle(cls):
+    """Pickle a node as (class, field values): half the size and about twice as fast to load as
+    the default slots state, which matters when facts come back from workers or the cache."""
+
+    def __reduce__(self):
+        return (cls, tuple(getattr(self, name) for name in cls.__slots__))
+
+    cls.__reduce__ = __reduce__
+    return cls
+
+
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Loc:
     """1-based line and column range of a node."""
@@ -28,17 +40,20 @@ NO_LOC = Loc(0, 0, 0, 0)
 # ---------------------------------------------------------------------------- expressions
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Name:
     id: str
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Attr:
     value: "Expr"
     attr: str
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Call:
     func: "Expr"
@@ -49,6 +64,7 @@ class Call:
     has_star: bool = False
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Const:
     """A literal: bool, None, int, float, str or bytes (value kept for EG007-style checks)."""
@@ -56,12 +72,14 @@ class Const:
     value: object
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Subscript:
     value: "Expr"
     index: "Expr"
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Seq:
     """A tuple or list display (also an unpacking target)."""
@@ -69,11 +87,13 @@ class Seq:
     elts: tuple["Expr", ...]
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Starred:
     value: "Expr"
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class IfExp:
     test: "Expr"
@@ -81,11 +101,13 @@ class IfExp:
     orelse: "Expr"
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Not:
     operand: "Expr"
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Other:
     """Any other expression; its sub-expressions are still evaluated for their effects."""
@@ -93,6 +115,7 @@ class Other:
     children: tuple["Expr", ...] = ()
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class FuncRef:
     """A lambda: a reference to the synthetic function `qualname` holding its body."""
@@ -106,6 +129,7 @@ Expr = Union[Name, Attr, Call, Const, Subscript, Seq, Starred, IfExp, Not, Other
 # ---------------------------------------------------------------------------- statements
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Assign:
     targets: tuple[Expr, ...]
@@ -113,12 +137,14 @@ class Assign:
     loc: Loc
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class ExprStmt:
     expr: Expr
     loc: Loc
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class If:
     test: Expr
@@ -127,6 +153,7 @@ class If:
     loc: Loc
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Loop:
     """`for target in iter` (iter set) or `while test` (test set)."""
@@ -139,6 +166,7 @@ class Loop:
     loc: Loc
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class With:
     items: tuple[tuple[Expr, Expr | None], ...]
@@ -146,6 +174,7 @@ class With:
     loc: Loc
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Try:
     body: tuple["Stmt", ...]
@@ -155,6 +184,7 @@ class Try:
     loc: Loc
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Match:
     subject: Expr
@@ -164,33 +194,39 @@ class Match:
     loc: Loc
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Return:
     value: Expr | None
     loc: Loc
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Raise:
     loc: Loc
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Break:
     loc: Loc
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Continue:
     loc: Loc
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Delete:
     targets: tuple[Expr, ...]
     loc: Loc
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class DefStmt:
     """A nested `def`/`class`: binds `name` to the definition `qualname` in this scope."""
@@ -206,6 +242,7 @@ Stmt = Union[Assign, ExprStmt, If, Loop, With, Try, Match, Return, Raise, Break,
 # ---------------------------------------------------------------------------- definitions
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class Param:
     name: str
@@ -214,6 +251,7 @@ class Param:
     has_default: bool
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class ImportBinding:
     """`local` names `module` (when `name` is None) or `name` from `module`.
@@ -227,6 +265,7 @@ class ImportBinding:
     level: int
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class FunctionFacts:
     qualname: str
@@ -250,6 +289,7 @@ class FunctionFacts:
     called_names: frozenset[str] = frozenset()
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class ClassFacts:
     qualname: str
@@ -264,6 +304,7 @@ class ClassFacts:
     reads_training_flag: bool
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class ParseFailure:
     message: str
@@ -271,6 +312,7 @@ class ParseFailure:
     col: int
 
 
+@_compact_pickle
 @dataclass(frozen=True, slots=True)
 class ModuleFacts:
     path: str

@@ -1,0 +1,186 @@
+"""The persistent cache and worker processes never change results: same findings cold, warm,
+after edits (also of imported files that were not given), with corrupt entries, with several
+concurrent runs, and with any --jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from evalguard.cache import Cache
+from evalguard.cli import main
+from evalguard.discovery.files import discover
+from evalguard.pipeline import check_files
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+TRAIN = textwrap.dedent(
+    """\
+    import torch
+    import torch.nn as nn
+    from helpers import validate
+
+
+    def main():
+        model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        model.train()
+        for step in range(100):
+            x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if step % 10 == 0:
+                validate(model)
+    """
+)
+HELPERS_BUG = "def validate(model):\n    model.eval()\n    return 0\n"
+HELPERS_OK = "def validate(model):\n    model.eval()\n    model.train()\n    return 0\n"
+
+
+def run(args: list[str], cwd: Path) -> tuple[int, list[dict]]:
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, ["check", "--output-format", "json", *args])
+    finally:
+        os.chdir(old)
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def codes(findings: list[dict]) -> list[tuple[str, str, int]]:
+    return [(f["path"], f["code"], f["line"]) for f in findings]
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "train.py").write_text(TRAIN)
+    (tmp_path / "helpers.py").write_text(HELPERS_BUG)
+    return tmp_path
+
+
+def test_warm_run_gives_the_cold_findings_and_writes_a_tagged_cache(project: Path) -> None:
+    cold = run(["train.py", "helpers.py"], project)
+    assert codes(cold[1]) == [("train.py", "EG001", 12)]
+    cache = project / ".evalguard_cache"
+    assert (cache / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert (cache / ".gitignore").read_text().strip().endswith("*")
+    assert run(["train.py", "helpers.py"], project) == cold
+
+
+def test_no_cache_writes_nothing(project: Path) -> None:
+    run(["--no-cache", "train.py"], project)
+    assert not (project / ".evalguard_cache").exists()
+
+
+def test_cache_dir_option(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    elsewhere = tmp_path_factory.mktemp("cache") / "c"
+    run(["--cache-dir", str(elsewhere), "train.py"], project)
+    assert (elsewhere / "CACHEDIR.TAG").exists()
+    assert not (project / ".evalguard_cache").exists()
+
+
+def test_editing_a_checked_file_changes_the_answer(project: Path) -> None:
+    assert codes(run(["."], project)[1]) == [("train.py", "EG001", 12)]
+    (project / "helpers.py").write_text(HELPERS_OK)
+    assert run(["."], project) == (0, [])
+
+
+def test_editing_an_imported_file_that_was_not_given_changes_the_answer(project: Path) -> None:
+    # pre-commit passes only the changed files; helpers.py is read as context for train.py.
+    assert codes(run(["train.py"], project)[1]) == [("train.py", "EG001", 12)]
+    (project / "helpers.py").write_text(HELPERS_OK)
+    assert run(["train.py"], project) == (0, [])
+    (project / "helpers.py").write_text(HELPERS_BUG)
+    assert codes(run(["train.py"], project)[1]) == [("train.py", "EG001", 12)]
+
+
+def test_settings_are_part_of_the_key(project: Path) -> None:
+    assert codes(run(["."], project)[1]) == [("train.py", "EG001", 12)]
+    assert run(["--select", "EG003", "."], project) == (0, [])
+    assert codes(run(["."], project)[1]) == [("train.py", "EG001", 12)]
+
+
+def test_corrupt_entries_are_recomputed_never_trusted(project: Path) -> None:
+    cold = run(["."], project)
+    entries = list((project / ".evalguard_cache").rglob("*.pkl"))
+    assert len(entries) >= 3  # two files' facts and one run result
+    for i, entry in enumerate(entries):
+        entry.write_bytes([b"", b"\x80\x05garbage", b"not a pickle at all"][i % 3])
+    assert run(["."], project) == cold
+    assert run(["."], project) == cold
+
+
+def test_foreign_objects_in_the_cache_are_ignored(project: Path) -> None:
+    import pickle
+
+    cold = run(["."], project)
+    for entry in (project / ".evalguard_cache").rglob("*.pkl"):
+        entry.write_bytes(pickle.dumps({"unexpected": "shape"}))
+    assert run(["."], project) == cold
+
+
+def test_an_unwritable_cache_directory_is_a_note_not_a_failure(project: Path, tmp_path_factory) -> None:
+    blocker = tmp_path_factory.mktemp("ro") / "file"
+    blocker.write_text("a file where the cache directory should be")
+    old = os.getcwd()
+    os.chdir(project)
+    try:
+        result = CliRunner().invoke(main, ["check", "--cache-dir", str(blocker / "sub"), "train.py"])
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 1
+    assert "EG001" in result.stdout
+    assert "cache disabled" in result.stderr
+
+
+def test_concurrent_runs_share_one_cache_safely(project: Path) -> None:
+    cmd = [sys.executable, "-m", "evalguard", "check", "--output-format", "json", "."]
+    procs = [subprocess.Popen(cmd, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [1, 1, 1, 1], [o[1] for o in outs]
+    assert len({o[0] for o in outs}) == 1
+    assert not list((project / ".evalguard_cache").rglob(".tmp-*"))
+
+
+def _fixture_tree(tmp_path: Path) -> Path:
+    tree = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES, tree, ignore=shutil.ignore_patterns("__pycache__", "*.expected"))
+    return tree
+
+
+def test_fixture_tree_findings_identical_without_cache_cold_warm_and_with_workers(tmp_path: Path) -> None:
+    tree = _fixture_tree(tmp_path)
+    files = discover([str(tree)])
+    reference = check_files(files)
+    assert reference.findings and not reference.errors
+    cache = Cache(str(tmp_path / "cache"))
+    for jobs in (1, 2, 3):
+        cold = check_files(files, cache=Cache(str(tmp_path / f"cold{jobs}")), jobs=jobs)
+        assert cold.findings == reference.findings, jobs
+    assert check_files(files, cache=cache, jobs=2).findings == reference.findings
+    # Facts from the cache but a fresh whole-run analysis (results namespace emptied).
+    shutil.rmtree(cache.base + "/results")
+    assert check_files(files, cache=cache).findings == reference.findings
+    warm = check_files(files, cache=cache)
+    assert warm.findings == reference.findings and warm.files_checked == reference.files_checked
+
+
+def test_fixes_survive_the_result_cache(tmp_path: Path) -> None:
+    tree = _fixture_tree(tmp_path)
+    files = discover([str(tree)])
+    cache = Cache(str(tmp_path / "cache"))
+    first = check_files(files, cache=cache)
+    again = check_files(files, cache=cache)
+    assert [f.fix for f in again.findings] == [f.fix for f in first.findings]
+    assert any(f.fix is not None for f in again.findings)
