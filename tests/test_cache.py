@@ -184,3 +184,20 @@ def test_fixes_survive_the_result_cache(tmp_path: Path) -> None:
     again = check_files(files, cache=cache)
     assert [f.fix for f in again.findings] == [f.fix for f in first.findings]
     assert any(f.fix is not None for f in again.findings)
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and ".evalguard_cache" not in p.parts and "__pycache__" not in p.parts
+    }
+
+
+def test_check_writes_nothing_but_its_cache(project: Path) -> None:
+    before = _snapshot(project)
+    run(["."], project)
+    run(["."], project)
+    assert _snapshot(project) == before
+    top = {p.name for p in project.iterdir()}
+    assert top == {"train.py", "helpers.py", ".evalguard_cache"}
