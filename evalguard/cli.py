@@ -105,7 +105,8 @@ def check(
             _report_rejections(outcome)
             n = len(outcome.fixed)
             click.echo(f"Fixed {n} finding{'s' if n != 1 else ''} in {len(outcome.changed)} file(s)", err=True)
-        suppressed = _suppress(result.findings, settings, [f.path for f in files])
+        # Unused suppressions need every file's comments: read them only when asked.
+        suppressed = _suppress(result.findings, settings, [f.path for f in files] if show_unused_noqa else [])
         runtime = _confirm(trace, suppressed, enabled, settings, files)
         report = _render(fmt, suppressed.kept, statistics, runtime)
     except DiscoveryError as exc:
@@ -137,6 +138,35 @@ def check(
         sys.exit(EXIT_ERROR)
     runtime_only = len(runtime.runtime_only) if runtime is not None else 0
     sys.exit(EXIT_FINDINGS if n or runtime_only or (show_unused_noqa and suppressed.unused) else EXIT_CLEAN)
+
+
+@main.command(
+    "run",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.option(
+    "--trace",
+    "trace_path",
+    default="evalguard-trace.jsonl",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Trace file (JSON lines); under DDP the rank goes into the name.",
+)
+@click.option("-m", "module", metavar="MODULE", default=None, help="Run a library module as a script, like python -m.")
+@click.option("--no-summary", is_flag=True, help="Do not print the summary on stderr at the end.")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run_command(trace_path: str, module: str | None, no_summary: bool, args: tuple[str, ...]) -> None:
+    """Run SCRIPT [ARGS]... (or -m MODULE [ARGS]...) like python does, with the runtime tracer on.
+
+    Exits with the script's own exit code. Needs torch (`pip install evalguard[runtime]`).
+    """
+    # The tracer (and torch) load only here: `check` stays torch-free.
+    from evalguard.runtime.runner import run_target
+
+    if module is None and not args:
+        raise click.UsageError("give a script to run, or -m MODULE")
+    target, rest = (module, list(args)) if module is not None else (args[0], list(args[1:]))
+    sys.exit(run_target(target, rest, module=module is not None, trace_path=trace_path, summary=not no_summary))
 
 
 @main.command("rules")

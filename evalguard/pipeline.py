@@ -75,13 +75,16 @@ def check_files(
             contents[source.path] = None
     run_key = _run_key(files, contents, enabled, options) if cache is not None else None
     if run_key is not None:
-        cached = _cached_result(cache, run_key)
+        cached = _cached_result(cache, run_key) or _unchanged_facts_result(cache, files, contents, enabled, options)
         if cached is not None:
+            if cached.findings is not None:
+                cache.put("results", run_key, cached.entry)
+                _remember_latest(cache, files, contents, enabled, options, run_key)
             if on_file is not None:
                 for _ in files:
                     on_file()
-            cached.notes = notes
-            return cached
+            cached.result.notes = notes
+            return cached.result
     modules: list[ModuleFacts] = []
     notebooks: dict[str, NotebookSource | None] = {}
     parsed = _parse_all(files, contents, cache, jobs, errors)
@@ -110,6 +113,7 @@ def check_files(
     result.notes = notes
     if run_key is not None and not result.errors:
         cache.put("results", run_key, (context_inputs, result.findings, result.files_checked))
+        _remember_latest(cache, files, contents, enabled, options, run_key)
     return result
 
 
@@ -123,7 +127,15 @@ def _run_key(files, contents, enabled, options) -> str:
     return digest("run", sorted(enabled) if enabled is not None else None, options, tuple(inputs))
 
 
-def _cached_result(cache: Cache, key: str) -> CheckResult | None:
+@dataclass
+class _Reused:
+    result: CheckResult
+    entry: tuple
+    # Set when found through unchanged facts: the entry is stored again under the new run key.
+    findings: list | None = None
+
+
+def _cached_result(cache: Cache, key: str) -> _Reused | None:
     entry = cache.get("results", key)
     if not isinstance(entry, tuple) or len(entry) != 3:
         return None
@@ -135,7 +147,56 @@ def _cached_result(cache: Cache, key: str) -> CheckResult | None:
                     return None
         except OSError:
             return None
-    return CheckResult(list(findings), files_checked)
+    return _Reused(CheckResult(list(findings), files_checked), entry)
+
+
+# Past this many edited files, comparing their old and new facts costs more than it can save.
+MAX_FACTS_COMPARISONS = 32
+
+
+def _unchanged_facts_result(cache: Cache, files, contents, enabled, options) -> _Reused | None:
+    """The last run's result for the same files and settings when every edited file still has the
+    same facts (a comment, blank line at the end, formatting inside a line): the analysis reads
+    only facts, so its answer cannot differ."""
+    latest = cache.get("latest", _targets_key(files, enabled, options))
+    if not isinstance(latest, tuple) or len(latest) != 2:
+        return None
+    previous_key, previous_hashes = latest
+    if not isinstance(previous_hashes, dict) or set(previous_hashes) != {f.path for f in files}:
+        return None
+    edited = []
+    for source in files:
+        data = contents.get(source.path)
+        now = content_hash(data) if isinstance(data, bytes) else None
+        if now != previous_hashes[source.path]:
+            if now is None or previous_hashes[source.path] is None or source.path.endswith(".ipynb"):
+                return None
+            edited.append((source, data, previous_hashes[source.path]))
+    if not edited or len(edited) > MAX_FACTS_COMPARISONS:
+        return None
+    for source, data, old_hash in edited:
+        before = cache.get("facts", _facts_key_for(source, old_hash))
+        if not isinstance(before, ModuleFacts):
+            return None
+        _path, after, errs = _parse_one((source, data, _facts_key(source, data)), cache)
+        if errs or after != before:
+            return None
+    reused = _cached_result(cache, previous_key)
+    if reused is not None:
+        reused.findings = reused.result.findings
+    return reused
+
+
+def _targets_key(files, enabled, options) -> str:
+    return digest("latest", sorted(enabled) if enabled is not None else None, options, tuple((f.path, f.module_name) for f in files))
+
+
+def _remember_latest(cache: Cache, files, contents, enabled, options, run_key: str) -> None:
+    hashes = {}
+    for source in files:
+        data = contents.get(source.path)
+        hashes[source.path] = content_hash(data) if isinstance(data, bytes) else None
+    cache.put("latest", _targets_key(files, enabled, options), (run_key, hashes))
 
 
 def _parse_all(
@@ -165,7 +226,11 @@ def _parse_all(
 
 
 def _facts_key(source: SourceFile, data: bytes) -> str:
-    return digest("facts", source.path, source.module_name, content_hash(data))
+    return _facts_key_for(source, content_hash(data))
+
+
+def _facts_key_for(source: SourceFile, data_hash: str) -> str:
+    return digest("facts", source.path, source.module_name, data_hash)
 
 
 # Below this many files to parse, starting worker processes costs more than it saves.

@@ -201,3 +201,32 @@ def test_check_writes_nothing_but_its_cache(project: Path) -> None:
     assert _snapshot(project) == before
     top = {p.name for p in project.iterdir()}
     assert top == {"train.py", "helpers.py", ".evalguard_cache"}
+
+
+def test_an_edit_that_keeps_every_fact_reuses_the_last_result_without_analysis(project: Path, monkeypatch) -> None:
+    from evalguard import pipeline
+
+    files = discover([str(project)])
+    cache = Cache(str(project / ".evalguard_cache"))
+    first = check_files(files, cache=cache)
+    assert [f.code for f in first.findings] == ["EG001"]
+    with (project / "helpers.py").open("a") as handle:
+        handle.write("# a comment at the end changes no fact\n")
+    monkeypatch.setattr(pipeline, "check_modules", lambda *a, **k: pytest.fail("analysis ran"))
+    assert check_files(files, cache=cache).findings == first.findings
+    # A real edit is analysed (and changes the answer).
+    monkeypatch.undo()
+    (project / "helpers.py").write_text(HELPERS_OK)
+    assert check_files(files, cache=cache).findings == []
+    # Back to the buggy text: the first entry is found again by content.
+    (project / "helpers.py").write_text(HELPERS_BUG)
+    monkeypatch.setattr(pipeline, "check_modules", lambda *a, **k: pytest.fail("analysis ran"))
+    assert check_files(files, cache=cache).findings == first.findings
+
+
+def test_an_edit_that_moves_code_is_analysed_again(project: Path) -> None:
+    files = discover([str(project)])
+    cache = Cache(str(project / ".evalguard_cache"))
+    assert [f.line for f in check_files(files, cache=cache).findings] == [12]
+    (project / "train.py").write_text("# moved down one line\n" + TRAIN)
+    assert [f.line for f in check_files(files, cache=cache).findings] == [13]
