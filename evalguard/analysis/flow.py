@@ -232,6 +232,8 @@ class FunctionAnalysis:
             and ctx.index.class_props(func_key(self.module, self.fn.class_qualname))[0] is not False
         )
         self.forwards_self = False
+        # Enclosing `if isinstance(x, C)` tests: (path text of x, project class keys).
+        self.narrowed: list[tuple[str, tuple[str, ...]]] = []
         self.evaluation_like = K.is_evaluation_name(self.fn.name) and not (
             self.fn.name.startswith("test_") and K.is_test_file(self.path)
         )
@@ -343,7 +345,14 @@ class FunctionAnalysis:
     def if_stmt(self, stmt: ir.If, state: State) -> State | None:
         saved = self._saved_flag_test(stmt.test, state)
         self.expr(stmt.test, state)
-        then_state = self.block(stmt.body, state.copy())
+        narrowed = self._isinstance_test(stmt.test)
+        if narrowed is not None:
+            self.narrowed.append(narrowed)
+        try:
+            then_state = self.block(stmt.body, state.copy())
+        finally:
+            if narrowed is not None:
+                self.narrowed.pop()
         else_state = self.block(stmt.orelse, state.copy())
         if saved is not None and then_state is not None:
             # `if was_training: model.train()` restores the saved mode: on the other branch the
@@ -358,6 +367,27 @@ class FunctionAnalysis:
         if not branches:
             return None
         return self.join_branches(state, branches)
+
+    def _isinstance_test(self, test: ir.Expr) -> tuple[str, tuple[str, ...]] | None:
+        """`isinstance(m, C)` / `isinstance(m, (C, D))` with project classes: (`m`, class keys)."""
+        if not (isinstance(test, ir.Call) and dotted_name(test.func) == "isinstance" and len(test.args) == 2):
+            return None
+        subject = _path_text(test.args[0])
+        kinds = test.args[1].elts if isinstance(test.args[1], ir.Seq) else (test.args[1],)
+        keys = []
+        for kind in kinds:
+            name = dotted_name(kind)
+            sym = self.ctx.index.resolve_name(name, self.facts, self.fn.imports) if name else None
+            if sym is None or sym.kind != "class":
+                return None
+            keys.append(sym.target)
+        return (subject, tuple(keys)) if subject else None
+
+    def _narrowed_classes(self, path: str) -> tuple[str, ...]:
+        for subject, keys in reversed(self.narrowed):
+            if subject == path:
+                return keys
+        return ()
 
     def _saved_flag_test(self, test: ir.Expr, state: State) -> tuple[frozenset[str], ModeVal] | None:
         if isinstance(test, ir.Name):
@@ -527,7 +557,7 @@ class FunctionAnalysis:
                 target.attr == "training"
                 and isinstance(source, ir.Const)
                 and isinstance(source.value, bool)
-                and self._sets_one_module_flag(holders, state)
+                and self._sets_one_module_flag(holders, state, _path_text(target.value))
             ):
                 self._event("training-assign", self.current_loc, _path_text(target.value) or "module")
             if holders.objs:
@@ -556,17 +586,26 @@ class FunctionAnalysis:
             self.expr(target.value, state)
             self.expr(target.index, state)
 
-    def _sets_one_module_flag(self, holders: Value, state: State) -> bool:
+    def _sets_one_module_flag(self, holders: Value, state: State, path: str | None = None) -> bool:
         """`x.training = ...` on a module reference, outside a class's own train() override."""
         if self.fn.name == "train" and self.fn.class_qualname is not None:
             return False
         if not holders.objs:
+            return False
+        narrowed = self._narrowed_classes(path) if path else ()
+        if narrowed and all(self._reads_own_flag(key) for key in narrowed):
+            # Under `isinstance(m, Detect)` where Detect's own code branches on `self.training`:
+            # flipping that one flag (e.g. for a head's training outputs) is the point.
             return False
         if all(_is_self_rooted(o) for o in holders.objs) and self.fn.class_qualname is not None:
             # Only a class known to subclass nn.Module (not e.g. a Keras layer).
             class_key = func_key(self.module, self.fn.class_qualname)
             return self.fn.kind == "instance" and self.ctx.index.class_props(class_key)[0] is True
         return self._is_model_value(holders, state)
+
+    def _reads_own_flag(self, class_key: str) -> bool:
+        index = self.ctx.index
+        return any(index.classes[key].reads_training_flag for key in index.mro(class_key))
 
     def _upgrade_evidence(self, value: Value, state: State) -> None:
         """A constructed object of an unknown class used as a module (`.parameters()`, `.eval()`):

@@ -25,8 +25,7 @@ def analyze_project(
     callers: dict[str, set[str]] = {}
     results: dict[str, FunctionResult] = {}
     visits: dict[str, int] = {}
-    # Module bodies last: they mostly call the functions defined above them.
-    order = sorted(index.functions, key=lambda k: (k.endswith(":<module>"), k))
+    order = callees_first(index)
     queue = deque(order)
     queued = set(order)
     while queue:
@@ -63,3 +62,47 @@ def _recorder(callers: dict[str, set[str]], caller: str):
         callers.setdefault(callee, set()).add(caller)
 
     return record
+
+
+def callees_first(index: ProjectIndex) -> list[str]:
+    """Functions ordered so that statically visible callees come before their callers (depth-first
+    post-order over the names each body calls), module bodies last: most first analyses then see
+    their callees' summaries already, and fewer functions need a second visit. Only the order
+    changes; the worklist still runs to the same fixpoint."""
+    keys = sorted(index.functions, key=lambda k: (k.endswith(":<module>"), k))
+    order: list[str] = []
+    done: set[str] = set()
+    for start in keys:
+        if start in done:
+            continue
+        done.add(start)
+        stack = [(start, iter(_static_callees(index, start)))]
+        while stack:
+            key, callees = stack[-1]
+            for callee in callees:
+                if callee not in done:
+                    done.add(callee)
+                    stack.append((callee, iter(_static_callees(index, callee))))
+                    break
+            else:
+                stack.pop()
+                order.append(key)
+    bodies = [k for k in order if k.endswith(":<module>")]
+    return [k for k in order if not k.endswith(":<module>")] + bodies
+
+
+def _static_callees(index: ProjectIndex, key: str) -> list[str]:
+    fn = index.functions[key]
+    facts = index.function_module[key]
+    class_key = f"{facts.module_name}:{fn.class_qualname}" if fn.class_qualname else None
+    out: list[str] = []
+    for name in sorted(fn.called_names):
+        head, _, rest = name.partition(".")
+        if head == "self" and class_key is not None and rest and "." not in rest:
+            target = index.find_method(class_key, rest) if class_key in index.classes else None
+        else:
+            sym = index.resolve_name(name, facts, fn.imports)
+            target = sym.target if sym is not None and sym.kind == "function" else None
+        if target is not None and target != key and target in index.functions:
+            out.append(target)
+    return out

@@ -75,6 +75,7 @@ class ProjectIndex:
         self._find_module_cache: dict[tuple[str, str], str | None] = {}
         self._import_cache: dict[tuple[ImportBinding, str], Symbol] = {}
         self._member_cache: dict[tuple[str, str], Symbol | None] = {}
+        self._member_pending: set[tuple[str, str]] = set()
         self._bases_cache: dict[str, list[Symbol]] = {}
         self._mro_cache: dict[str, list[str]] = {}
         self._method_cache: dict[tuple[str, str], str | None] = {}
@@ -154,12 +155,21 @@ class ProjectIndex:
     def module_member(self, module: str, name: str, _depth: int = 0) -> Symbol | None:
         """What `module.name` denotes (following re-exports through imports)."""
         # Cached for top-level queries only: below, the depth cap makes answers path-dependent.
-        if _depth == 0:
-            key = (module, name)
-            if key not in self._member_cache:
-                self._member_cache[key] = self._module_member(module, name, 0)
+        # A query already in progress is a cycle through imports: without this guard, star imports
+        # that re-enter `resolve_import` (which restarts at depth 0) recursed until RecursionError.
+        key = (module, name)
+        if key in self._member_cache:
             return self._member_cache[key]
-        return self._module_member(module, name, _depth)
+        if key in self._member_pending:
+            return None  # an import cycle (`from .a import *` both ways): it denotes nothing
+        self._member_pending.add(key)
+        try:
+            sym = self._module_member(module, name, _depth)
+        finally:
+            self._member_pending.discard(key)
+        if _depth == 0:
+            self._member_cache[key] = sym
+        return sym
 
     def _module_member(self, module: str, name: str, _depth: int) -> Symbol | None:
         facts = self.modules.get(module)
