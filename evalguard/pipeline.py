@@ -363,7 +363,7 @@ def parse_source(data: bytes | str, path: str, module_name: str, errors: list[st
     except RecursionError:
         return facts_from_source_failure(path, module_name, "file is nested too deeply to analyse")
     except Exception as exc:  # noqa: BLE001 - one broken file must not hide the others' results
-        errors.append(f"{path}: internal error while parsing: {exc!r}, please report")
+        errors.append(f"EG000 internal error in {path}: while parsing: {exc!r}, please report")
         return facts_from_source_failure(path, module_name, None)
 
 
@@ -415,7 +415,9 @@ def check_modules(
             try:
                 message = rule.check(fwd, ctx)
             except Exception:  # noqa: BLE001
-                errors.append(f"{fwd.path}: internal error in {rule.CODE}: {traceback.format_exc(limit=3)}")
+                errors.append(
+                    f"{rule.CODE} internal error in {fwd.path}: {traceback.format_exc(limit=3).strip()}, please report"
+                )
                 continue
             if message is None:
                 continue

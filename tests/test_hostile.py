@@ -177,3 +177,39 @@ def test_mutated_fixtures_never_crash_and_fixes_converge(fixture, mutation, cut)
     if "m.py" in outcome.changed:
         fixed = outcome.changed["m.py"][1]
         compile(fixed, "m.py", "exec", dont_inherit=True, flags=0x400)  # PyCF_ONLY_AST: still parses
+
+
+def test_internal_error_in_one_function_is_reported_and_the_rest_still_checked(tmp_path, monkeypatch):
+    from evalguard.analysis import flow
+
+    shutil.copy(BUG, tmp_path / "train.py")
+    (tmp_path / "other.py").write_text("def boom(model):\n    return model(1)\n")
+    original = flow.FunctionAnalysis.run
+
+    def run(self):
+        if self.key == "other:boom":
+            raise ValueError("synthetic failure")
+        return original(self)
+
+    monkeypatch.setattr(flow.FunctionAnalysis, "run", run)
+    result = check("--no-cache", str(tmp_path))
+    assert result.exit_code == 2
+    assert "EG001" in result.stdout  # train.py's finding is still reported
+    assert f"EG000 internal error in {tmp_path / 'other.py'}: while analysing other:boom: ValueError('synthetic failure'), please report" in result.stderr
+
+
+def test_internal_error_while_parsing_one_file(tmp_path, monkeypatch):
+    shutil.copy(BUG, tmp_path / "train.py")
+    (tmp_path / "other.py").write_text("x = 1\n")
+    original = pipeline.facts_from_source
+
+    def parse(data, path, module_name):
+        if path.endswith("other.py"):
+            raise ValueError("synthetic parse failure")
+        return original(data, path, module_name)
+
+    monkeypatch.setattr(pipeline, "facts_from_source", parse)
+    result = check("--no-cache", str(tmp_path))
+    assert result.exit_code == 2
+    assert "EG001" in result.stdout
+    assert "EG000 internal error in" in result.stderr and "while parsing: ValueError('synthetic parse failure'), please report" in result.stderr

@@ -40,7 +40,7 @@ def analyze_project(
         except Exception as exc:  # noqa: BLE001 - one function must not hide the others' results
             if errors is not None:
                 path = index.function_module[key].path
-                errors.append(f"{path}: internal error while analysing {key}: {exc!r}, please report")
+                errors.append(f"EG000 internal error in {path}: while analysing {key}: {exc!r}, please report")
             result = FunctionResult(EMPTY_SUMMARY)
         results[key] = result
         if result.summary != ctx.summaries.get(key):
