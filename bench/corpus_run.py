@@ -18,36 +18,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import time
-import zipfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-CORPUS = HERE / "_corpus"
-DEFAULT = ["ultralytics==8.4.190", "timm==1.0.31", "lightning==2.6.6", "transformers==5.23.0"]
-
-
-def fetch(spec: str) -> Path:
-    name, version = spec.split("==")
-    for candidate in CORPUS.glob(f"{name.replace('-', '_')}-{version}*"):
-        if candidate.is_dir():
-            return candidate
-    for candidate in CORPUS.glob(f"{name}-{version}*"):
-        if candidate.is_dir():
-            return candidate
-    CORPUS.mkdir(exist_ok=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q", "-d", str(CORPUS), spec],
-        check=True,
-    )
-    archive = next(p for p in CORPUS.iterdir() if p.name.lower().startswith(name.lower().replace("-", "_")) or p.name.lower().startswith(name.lower()))
-    if archive.suffix == ".zip":
-        zipfile.ZipFile(archive).extractall(CORPUS)
-    else:
-        with tarfile.open(archive) as tar:
-            tar.extractall(CORPUS, filter="data")
-    return next(p for p in CORPUS.iterdir() if p.is_dir() and p.name.lower().startswith(name.lower().replace("-", "_")))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sdists import DEFAULT, HERE, fetch  # noqa: E402
 
 
 def evalguard(*args: str) -> subprocess.CompletedProcess:
