@@ -143,6 +143,7 @@ def check(
 @main.command(
     "run",
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    short_help="Run a script under the runtime tracer.",
 )
 @click.option(
     "--trace",
@@ -154,11 +155,12 @@ def check(
 )
 @click.option("-m", "module", metavar="MODULE", default=None, help="Run a library module as a script, like python -m.")
 @click.option("--no-summary", is_flag=True, help="Do not print the summary on stderr at the end.")
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="SCRIPT [ARGS]...")
 def run_command(trace_path: str, module: str | None, no_summary: bool, args: tuple[str, ...]) -> None:
     """Run SCRIPT [ARGS]... (or -m MODULE [ARGS]...) like python does, with the runtime tracer on.
 
-    Exits with the script's own exit code. Needs torch (`pip install evalguard[runtime]`).
+    Mode misuse seen during the run goes to the trace file and a summary on stderr; the exit code
+    is the script's own. Needs torch (`pip install evalguard[runtime]`).
     """
     # The tracer (and torch) load only here: `check` stays torch-free.
     from evalguard.runtime.runner import run_target

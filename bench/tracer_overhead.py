@@ -1,0 +1,236 @@
+"""Overhead of the runtime tracer on a training step: untraced vs traced, same process.
+
+    .venv/bin/python bench/tracer_overhead.py [--rounds 30] [--steps 30] [--threads 1]
+
+For each model, rounds alternate untraced and traced blocks (so machine load drifts hit both
+alike); each block starts from the same weights with a fresh optimizer (training one fixed batch
+for long drives gradients into denormals, which are slow on CPU and would make whichever runs
+later look slower; `torch.set_flush_denormal(True)` as well). A step is `model.train()`, forward,
+loss, backward, `optimizer.step()`; the tracer sees one mode switch, one root forward and one
+optimizer step per step. Each block warms up for 10 steps first (the tracer samples the first 8
+forwards of a line for EG002, a one-off cost).
+
+The table shows the median step time of each configuration (median over blocks of the per-block
+median), the difference and the ratio. The tiny model's step is mostly Python overhead: its
+difference is the tracer's fixed cost per step, resolved best. On CPU with one thread (the
+default) the time is the thread's CPU time, which other processes on a busy machine do not
+inflate; otherwise wall time. With CUDA available, the GPU rows run the traced blocks under
+`torch.cuda.set_sync_debug_mode("error")`: any synchronising call in a hook would raise.
+
+`--instructions` counts instead of timing (needs valgrind; a few minutes): it reruns itself under
+callgrind and counts the instructions executed per step untraced and traced. Deterministic, so it
+resolves the tracer's cost on a machine too busy for timings to show 1 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import itertools
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, __file__.rsplit("/bench/", 1)[0])
+
+from evalguard.runtime.tracer import Tracer  # noqa: E402
+
+
+def mlp() -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(256, 512), nn.ReLU(), nn.Dropout(0.1),
+        nn.Linear(512, 512), nn.ReLU(), nn.Dropout(0.1),
+        nn.Linear(512, 10),
+    )
+
+
+def cnn() -> nn.Module:
+    def block(cin, cout):
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+
+    return nn.Sequential(
+        block(3, 16), block(16, 16), nn.MaxPool2d(2), block(16, 32), block(32, 32), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.2), nn.Linear(32 * 4 * 4, 10),
+    )
+
+
+def tiny() -> nn.Module:
+    return nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 10))
+
+
+CASES = {
+    "tiny MLP 16-16-10, batch 4 (cost floor)": (tiny, lambda: torch.randn(4, 16)),
+    "MLP 256-512-512-10, batch 64": (mlp, lambda: torch.randn(64, 256)),
+    "CNN 4 conv+BN, 3x16x16, batch 64": (cnn, lambda: torch.randn(64, 3, 16, 16)),
+}
+
+
+def block_times(model, state, batch, target, steps: int, warmup: int, device) -> list[float]:
+    model.load_state_dict(state)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        model.train()
+        out = model(batch)
+        loss = F.cross_entropy(out, target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(warmup):
+        step()
+    times = []
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        for _ in range(steps):
+            start.record()
+            step()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end) / 1e3)
+    else:
+        # CPU time of this thread: with one intra-op thread, forward and backward both run here,
+        # and time spent preempted by other processes (a busy machine) does not count.
+        clock = time.thread_time if torch.get_num_threads() == 1 else time.perf_counter
+        for _ in range(steps):
+            t0 = clock()
+            step()
+            times.append(clock() - t0)
+    return times
+
+
+def measure(name, build, make_input, device, rounds: int, steps: int):
+    torch.manual_seed(0)
+    model = build().to(device)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    batch = make_input().to(device)
+    target = torch.randint(0, 10, (batch.shape[0],), device=device)
+    results = {"untraced": [], "traced": []}
+    for r in range(rounds):
+        order = ("untraced", "traced") if r % 2 == 0 else ("traced", "untraced")
+        for config in order:
+            if config == "traced":
+                tracer = Tracer(None, summary=False)
+                tracer.start()
+                if device.type == "cuda":
+                    torch.cuda.set_sync_debug_mode("error")
+                try:
+                    # warm-up outside the sync check: cuDNN/cuBLAS set-up may sync once
+                    times = block_times(model, state, batch, target, steps, warmup=10, device=device)
+                finally:
+                    if device.type == "cuda":
+                        torch.cuda.set_sync_debug_mode(0)
+                    tracer.stop()
+                assert tracer.steps == steps + 10 and not tracer.findings, tracer.findings
+            else:
+                times = block_times(model, state, batch, target, steps, warmup=10, device=device)
+            results[config].append(statistics.median(times))
+    plain = statistics.median(results["untraced"])
+    traced = statistics.median(results["traced"])
+    return plain, traced
+
+
+# Each block runs inside a different C function of CPython, so callgrind's `--toggle-collect`
+# counts it alone: (untraced entry, traced entry) per model.
+ENTRY_POINTS = {
+    0: (("builtin_sorted", lambda f, n: sorted(range(n), key=f)), ("min_max", lambda f, n: min(range(n), key=f))),
+    1: (("filter_next", lambda f, n: list(filter(f, range(n)))), ("map_next", lambda f, n: list(map(f, range(n))))),
+    2: (
+        ("functools_reduce", lambda f, n: functools.reduce(lambda a, i: f(i), range(n), 0)),
+        ("starmap_next", lambda f, n: list(itertools.starmap(f, ((i,) for i in range(n))))),
+    ),
+}
+
+
+def count_instructions_inside(steps: int) -> None:
+    """Runs under callgrind: each model's untraced and traced blocks through their entry points."""
+    torch.set_flush_denormal(True)
+    torch.set_num_threads(1)
+    for index, (name, (build, make_input)) in enumerate(CASES.items()):
+        torch.manual_seed(0)
+        model = build()
+        batch = make_input()
+        target = torch.randint(0, 10, (batch.shape[0],))
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+        def step(_i=None):
+            model.train()
+            loss = F.cross_entropy(model(batch), target)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            return 0
+
+        (_, untraced), (_, traced) = ENTRY_POINTS[index]
+        for _ in range(10):
+            step()
+        untraced(step, steps)
+        tracer = Tracer(None, summary=False)
+        tracer.start()
+        for _ in range(10):
+            step()
+        traced(step, steps)
+        tracer.stop()
+
+
+def count_instructions(steps: int) -> None:
+    import re
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = f"{tmp}/callgrind.out"
+        toggles = [f"--toggle-collect={fn}" for pair in ENTRY_POINTS.values() for fn, _ in pair]
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *toggles,
+               sys.executable, __file__, "--inside-callgrind", "--steps", str(steps)]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        report = subprocess.run(["callgrind_annotate", "--inclusive=yes", out], check=True,
+                                capture_output=True, text=True).stdout
+    counts = {}
+    for line in report.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+.*\b(\w+)\s*(?:\[|$)", line)
+        if m and m.group(2) in {fn for pair in ENTRY_POINTS.values() for fn, _ in pair}:
+            counts.setdefault(m.group(2), int(m.group(1).replace(",", "")))
+    print(f"instructions per training step (callgrind, {steps} steps, 1 CPU thread)")
+    print(f"{'model':<40} {'untraced':>12} {'traced':>12} {'added':>10} {'overhead':>9}")
+    for index, name in enumerate(CASES):
+        (u_fn, _), (t_fn, _) = ENTRY_POINTS[index]
+        u, t = counts[u_fn] / steps, counts[t_fn] / steps
+        print(f"{name:<40} {u:>12,.0f} {t:>12,.0f} {t - u:>+10,.0f} {100 * (t / u - 1):>+8.2f}%")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=30, help="untraced/traced block pairs per model")
+    ap.add_argument("--steps", type=int, default=40, help="timed steps per block")
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (CPU)")
+    ap.add_argument("--instructions", action="store_true", help="count instructions under callgrind instead")
+    ap.add_argument("--inside-callgrind", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.inside_callgrind:
+        count_instructions_inside(args.steps)
+        return
+    if args.instructions:
+        count_instructions(args.steps)
+        return
+    torch.set_flush_denormal(True)
+    torch.set_num_threads(args.threads)
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    print(f"torch {torch.__version__}, {args.threads} CPU thread(s), {args.rounds} rounds x {args.steps} steps")
+    print(f"{'model':<40} {'device':<6} {'untraced':>12} {'traced':>12} {'added':>9} {'overhead':>9}")
+    for device in devices:
+        for name, (build, make_input) in CASES.items():
+            plain, traced = measure(name, build, make_input, device, args.rounds, args.steps)
+            print(
+                f"{name:<40} {device.type:<6} {plain * 1e6:>10.1f}us {traced * 1e6:>10.1f}us "
+                f"{(traced - plain) * 1e6:>+7.1f}us {100 * (traced / plain - 1):>+8.2f}%"
+            )
+
+
+if __name__ == "__main__":
+    main()
