@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import itertools
 import statistics
 import sys
@@ -167,40 +168,59 @@ def count_instructions_inside(steps: int) -> None:
             return 0
 
         (_, untraced), (_, traced) = ENTRY_POINTS[index]
+        n = steps * block_scale(name)
         for _ in range(10):
             step()
-        untraced(step, steps)
+        # No cyclic GC inside the counted blocks: one full collection costs as much as tens of
+        # steps and would land in either block by chance.
+        gc.collect()
+        gc.disable()
+        untraced(step, n)
+        gc.enable()
         tracer = Tracer(None, summary=False)
         tracer.start()
         for _ in range(10):
             step()
-        traced(step, steps)
+        gc.collect()
+        gc.disable()
+        traced(step, n)
+        gc.enable()
         tracer.stop()
 
 
-def count_instructions(steps: int) -> None:
+def block_scale(name: str) -> int:
+    return 20 if name.startswith("tiny") else 1
+
+
+def count_instructions(steps: int, keep: str | None) -> None:
     import re
     import subprocess
     import tempfile
 
+    entry_names = {fn for pair in ENTRY_POINTS.values() for fn, _ in pair}
     with tempfile.TemporaryDirectory() as tmp:
-        out = f"{tmp}/callgrind.out"
-        toggles = [f"--toggle-collect={fn}" for pair in ENTRY_POINTS.values() for fn, _ in pair]
+        out = keep or f"{tmp}/callgrind.out"
+        toggles = [f"--toggle-collect={fn}" for fn in sorted(entry_names)]
         cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *toggles,
                sys.executable, __file__, "--inside-callgrind", "--steps", str(steps)]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        report = subprocess.run(["callgrind_annotate", "--inclusive=yes", out], check=True,
-                                capture_output=True, text=True).stdout
-    counts = {}
-    for line in report.splitlines():
-        m = re.match(r"\s*([\d,]+)\s+.*\b(\w+)\s*(?:\[|$)", line)
-        if m and m.group(2) in {fn for pair in ENTRY_POINTS.values() for fn, _ in pair}:
-            counts.setdefault(m.group(2), int(m.group(1).replace(",", "")))
-    print(f"instructions per training step (callgrind, {steps} steps, 1 CPU thread)")
+        report = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
+                                check=True, capture_output=True, text=True).stdout
+    counts: dict[str, int] = {}
+    # rows look like `1,234,567 (0.5%)  Python/bltinmodule.c:builtin_sorted [/path/libpython3.11.so]`,
+    # recursion levels as `min_max'2`: keep the largest (outermost) count of each entry point.
+    for m in re.finditer(r"^\s*([\d,]+)\s+\([^)]*\)\s+\S*?(\w+)(?:'\d+)?\s+\[", report, re.M):
+        if m.group(2) in entry_names:
+            counts[m.group(2)] = max(counts.get(m.group(2), 0), int(m.group(1).replace(",", "")))
+    missing = entry_names - counts.keys()
+    if missing:
+        raise SystemExit(f"callgrind report has no counts for {sorted(missing)}; raw output kept: {keep or '(none)'}")
+    print(f"instructions per training step (callgrind; {steps} steps, tiny model x20; no GC in the blocks; 1 thread)")
     print(f"{'model':<40} {'untraced':>12} {'traced':>12} {'added':>10} {'overhead':>9}")
     for index, name in enumerate(CASES):
         (u_fn, _), (t_fn, _) = ENTRY_POINTS[index]
-        u, t = counts[u_fn] / steps, counts[t_fn] / steps
+        n = steps * block_scale(name)
+        u, t = counts[u_fn] / n, counts[t_fn] / n
         print(f"{name:<40} {u:>12,.0f} {t:>12,.0f} {t - u:>+10,.0f} {100 * (t / u - 1):>+8.2f}%")
 
 
@@ -210,13 +230,14 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40, help="timed steps per block")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (CPU)")
     ap.add_argument("--instructions", action="store_true", help="count instructions under callgrind instead")
+    ap.add_argument("--keep-callgrind", metavar="FILE", help="with --instructions: keep callgrind's output here")
     ap.add_argument("--inside-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.inside_callgrind:
         count_instructions_inside(args.steps)
         return
     if args.instructions:
-        count_instructions(args.steps)
+        count_instructions(args.steps, args.keep_callgrind)
         return
     torch.set_flush_denormal(True)
     torch.set_num_threads(args.threads)

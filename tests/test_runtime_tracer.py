@@ -643,3 +643,29 @@ def test_forwards_of_a_compiled_model_are_checked_at_the_users_line():
         with torch.no_grad():
             compiled(batch()[0])  # compiled model, train mode, no_grad
     assert codes(tracer) == {("EG003", line_of("compiled(batch()[0])  # compiled model"))}
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU())
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))  # the backbone inside the model's forward
+
+
+def test_a_part_the_user_switches_is_watched_when_called_on_its_own():
+    with Tracer(None, summary=False) as tracer:
+        model = Classifier()
+        model.backbone.train()
+        with torch.no_grad():
+            model(batch()[0])  # the whole model: EG003 here, not inside forward
+            model.backbone(batch()[0])  # the part on its own
+    assert codes(tracer) == {
+        ("EG003", line_of("model(batch()[0])  # the whole model")),
+        ("EG003", line_of("model.backbone(batch()[0])  # the part on its own")),
+    }
+    assert line_of("return self.head(self.backbone(x))  # the backbone inside") not in {
+        f.location[1] for f in tracer.findings
+    }
