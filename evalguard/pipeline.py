@@ -335,14 +335,17 @@ def context_modules(
     """Modules imported by the checked files (transitively) that were not given: read for their
     summaries, never reported on. Also (path, module, content hash) of each, for the run cache."""
     seen = {os.path.realpath(f.path) for f in files}
+    known = {os.path.abspath(f.path) for f in files}
+    memo: dict = {}
     by_path = {m.path: m for m in modules}
     queue = [(f, by_path[f.path]) for f in files if f.path in by_path]
     out: list[ModuleFacts] = []
     inputs: list[tuple[str, str, str]] = []
     while queue and len(out) < MAX_CONTEXT_FILES:
         source, facts = queue.pop(0)
-        for dep in imported_files(facts, source):
+        for dep in imported_files(facts, source, known, memo):
             real = os.path.realpath(dep.path)
+            known.add(os.path.abspath(dep.path))
             if real in seen:
                 continue
             seen.add(real)

@@ -17,24 +17,42 @@ from evalguard.parsing.ir import ImportBinding, ModuleFacts
 MAX_CONTEXT_FILES = 400
 
 
-def imported_files(facts: ModuleFacts, source: SourceFile) -> list[SourceFile]:
-    """Files on disk that this module's imports name (project modules only)."""
+def imported_files(
+    facts: ModuleFacts, source: SourceFile, known: set[str] | None = None, memo: dict | None = None
+) -> list[SourceFile]:
+    """Files on disk that this module's imports name (project modules only). `known`: absolute
+    paths to leave out (files already in the run); `memo`: shared between calls of one run, so
+    that each import is looked up on disk once per root, not once per importing file."""
     abspath = os.path.abspath(source.path)
     here = os.path.dirname(abspath)
-    roots = [r for r in dict.fromkeys((source.root or import_root(here), here)) if r]
+    roots = tuple(r for r in dict.fromkeys((source.root or import_root(here), here)) if r)
     bindings: list[ImportBinding] = list(facts.imports)
     for fn in facts.functions:
         bindings.extend(fn.imports)
+    memo = {} if memo is None else memo
     out: list[SourceFile] = []
     for binding in bindings:
-        for path, root in _candidates(binding, facts, abspath, roots):
-            if os.path.isfile(path):
-                out.append(SourceFile(os.path.relpath(path) if not os.path.isabs(source.path) else path,
-                                      module_name_for(path, root), root))
+        where = here if binding.level else roots
+        key = (binding.level, binding.module, binding.name, where)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = [(p, r) for p, r in _candidates(binding, abspath, roots) if _is_file(p, memo)]
+        for path, root in found:
+            if known is not None and path in known:
+                continue
+            out.append(SourceFile(os.path.relpath(path) if not os.path.isabs(source.path) else path,
+                                  module_name_for(path, root), root))
     return out
 
 
-def _candidates(binding: ImportBinding, facts: ModuleFacts, abspath: str, roots: list[str]):
+def _is_file(path: str, memo: dict) -> bool:
+    hit = memo.get(path)
+    if hit is None:
+        hit = memo[path] = os.path.isfile(path)
+    return hit
+
+
+def _candidates(binding: ImportBinding, abspath: str, roots: tuple[str, ...]):
     if binding.level:
         base = os.path.dirname(abspath)
         for _ in range(binding.level - 1):
