@@ -35,7 +35,7 @@ def main() -> None:
 @click.option("--show-settings", is_flag=True, help="Print the resolved settings and exit.")
 @click.option("--trace", "traces", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
               help="Runtime trace (JSONL): mark findings confirmed/not reached, list runtime-only ones. Repeatable.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes for parsing [default: all cores, in-process on 1-2 cores; 1 = in-process].")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Processes that parse, this one included [default: all cores; 1 = in-process].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache directory [default: .evalguard_cache at the project root].")
 def check(
@@ -202,13 +202,11 @@ def explain(code: str) -> None:
 
 
 def default_jobs() -> int:
-    """All usable cores, but in-process below three: a worker's facts cost the parent about 0.4x
-    their parse time to unpickle, so with two cores the parent and two workers only contend."""
+    """All usable cores (this process parses alongside jobs - 1 workers)."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return cores if cores >= 3 else 1
+        return os.cpu_count() or 1
 
 
 def _open_cache(cache_dir: str | None, root: str):

@@ -176,6 +176,34 @@ def test_fixture_tree_findings_identical_without_cache_cold_warm_and_with_worker
     assert warm.findings == reference.findings and warm.files_checked == reference.files_checked
 
 
+def _die(chunk, cache):
+    os._exit(9)
+
+
+def test_a_worker_that_dies_has_its_files_parsed_here(tmp_path: Path, monkeypatch) -> None:
+    import evalguard.pipeline as pipeline
+
+    files = discover([str(_fixture_tree(tmp_path))])
+    reference = check_files(files)
+    # Forked workers inherit the patch: each dies at once, as if killed for memory.
+    monkeypatch.setattr(pipeline, "_parse_chunk", _die)
+    again = check_files(files, jobs=3)
+    assert again.findings == reference.findings and not again.errors
+
+
+def test_a_run_restores_the_callers_garbage_collector_settings() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        check_files(discover([str(FIXTURES)]), jobs=2)
+        assert gc.get_threshold() == (700, 10, 10)
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.set_threshold(*before)
+
+
 def test_fixes_survive_the_result_cache(tmp_path: Path) -> None:
     tree = _fixture_tree(tmp_path)
     files = discover([str(tree)])

@@ -71,7 +71,7 @@ class Value:
     alts: tuple[Symbol, ...] = ()
 
     def join(self, other: "Value") -> "Value":
-        if self == other or other == NOTHING:
+        if self is other or self == other or other == NOTHING:
             return self
         if self == NOTHING:
             return other
@@ -1852,12 +1852,30 @@ def _join_all(states: list[State]) -> State:
 
 
 def _join_into(a: State, b: State) -> None:
+    # Both states usually descend from one copy: entries that are the same object need no join.
+    a_vars = a.vars
     for key, value in b.vars.items():
-        mine = a.vars.get(key)
-        a.vars[key] = value if mine is None else mine.join(value)
+        mine = a_vars.get(key)
+        if mine is None:
+            a_vars[key] = value
+        elif mine is not value:
+            a_vars[key] = mine.join(value)
+    a_fields = a.fields
     for key, objs in b.fields.items():
-        mine = a.fields.get(key)
-        a.fields[key] = objs if mine is None else mine | objs
+        mine = a_fields.get(key)
+        if mine is None:
+            a_fields[key] = objs
+        elif mine is not objs:
+            a_fields[key] = mine | objs
+    if a.modes != b.modes:
+        _join_modes_into(a, b)
+    a.loaded = a.loaded | b.loaded
+    a.optimized = a.optimized | b.optimized
+    a.stepped = a.stepped | b.stepped
+    a.unfrozen = a.unfrozen | b.unfrozen
+
+
+def _join_modes_into(a: State, b: State) -> None:
     keys = set(a.modes) | set(b.modes)
     a_modes = dict(a.modes)
     for key in keys:
@@ -1869,10 +1887,6 @@ def _join_into(a: State, b: State) -> None:
             a.modes[key] = ma
         else:
             a.modes[key] = ma.join(mb)
-    a.loaded = a.loaded | b.loaded
-    a.optimized = a.optimized | b.optimized
-    a.stepped = a.stepped | b.stepped
-    a.unfrozen = a.unfrozen | b.unfrozen
 
 
 def _lookup_mode(modes: dict[str, ModeVal], obj: str) -> ModeVal | None:
