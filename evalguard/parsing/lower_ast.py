@@ -49,6 +49,8 @@ class AstLowerer(DefinitionCollector):
     def __init__(self, source: str) -> None:
         super().__init__()
         self._lines = source.splitlines()
+        # Most files are pure ASCII: then byte columns are character columns.
+        self._ascii = source.isascii()
 
     def lower_module(self, tree: ast.Module) -> tuple[FunctionFacts, list[ImportBinding]]:
         return self._define_module(lambda: self._block(tree.body))
@@ -64,6 +66,9 @@ class AstLowerer(DefinitionCollector):
         return byte_col + 1
 
     def _loc(self, node: ast.AST) -> Loc:
+        if self._ascii:
+            line = node.lineno
+            return Loc(line, node.col_offset + 1, node.end_lineno or line, (node.end_col_offset or 0) + 1)
         line = getattr(node, "lineno", 0)
         end_line = getattr(node, "end_lineno", None) or line
         return Loc(
