@@ -37,7 +37,8 @@ class Origin:
         """This origin as seen by a caller that called `callee` at path:line."""
         if len(self.via) >= 6:
             return self
-        return replace(self, via=((callee, path, line), *self.via))
+        # The constructor, not dataclasses.replace: this runs for every effect a summary carries.
+        return Origin(self.path, self.line, self.col, self.what, self.explicit, ((callee, path, line), *self.via))
 
 
 @dataclass(frozen=True, slots=True)
