@@ -176,6 +176,18 @@ def test_fixture_tree_findings_identical_without_cache_cold_warm_and_with_worker
     assert warm.findings == reference.findings and warm.files_checked == reference.files_checked
 
 
+def test_parse_shares_cover_every_file_once_and_weigh_pickling() -> None:
+    from evalguard.pipeline import _shares
+
+    todo = [(None, b"x" * size, None) for size in [120, 9000, 40, 30000, 700, 5000, 2500, 64] * 25]
+    for workers in (1, 2, 7):
+        shares = _shares(todo, workers)
+        assert sorted(i for share in shares for i in share) == list(range(len(todo)))
+        weights = [sum(len(todo[i][1]) for i in share) for share in shares]
+        # Each worker's share is lighter than this process's by what dumping its facts costs.
+        assert all(weights[0] > w for w in weights[1:]), weights
+
+
 def _die(chunk, cache):
     os._exit(9)
 
