@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/tracer_overhead.py [--rounds 30] [--steps 30] [--threads 1]
 
-For each model, rounds alternate untraced and traced blocks (so machine load drifts hit both
-alike); each block starts from the same weights with a fresh optimizer (training one fixed batch
+For each model, rounds run three blocks in rotating order: untraced, traced, and a second
+untraced one, the control (so machine load drifts hit all alike); each block starts from the same weights with a fresh optimizer (training one fixed batch
 for long drives gradients into denormals, which are slow on CPU and would make whichever runs
 later look slower; `torch.set_flush_denormal(True)` as well). A step is `model.train()`, forward,
 loss, backward, `optimizer.step()`; the tracer sees one mode switch, one root forward and one
@@ -11,14 +11,17 @@ optimizer step per step. Each block warms up for 10 steps first (the tracer samp
 forwards of a line for EG002, a one-off cost).
 
 The table shows the median step time of each configuration (median over blocks of the per-block
-median), the difference and the ratio. The tiny model's step is mostly Python overhead: its
+median), the difference and the ratio, and the control's ratio: an A/A test whose size is this
+machine's noise (on a shared 2-core VM, page faults in the allocator alone move a CNN step by a
+few percent from block to block). The tiny model's step is mostly Python overhead: its
 difference is the tracer's fixed cost per step, resolved best. On CPU with one thread (the
 default) the time is the thread's CPU time, which other processes on a busy machine do not
 inflate; otherwise wall time. With CUDA available, the GPU rows run the traced blocks under
 `torch.cuda.set_sync_debug_mode("error")`: any synchronising call in a hook would raise.
 
-`--instructions` counts instead of timing (needs valgrind; a few minutes): it reruns itself under
-callgrind and counts the instructions executed per step untraced and traced. Deterministic, so it
+`--instructions` counts instead of timing (needs valgrind; half an hour): it reruns itself under
+callgrind and counts the instructions executed per step untraced, traced and untraced again, after
+an uncounted warm-up block. Deterministic, so it
 resolves the tracer's cost on a machine too busy for timings to show 1 %.
 """
 
@@ -106,15 +109,18 @@ def block_times(model, state, batch, target, steps: int, warmup: int, device) ->
 
 
 def measure(name, build, make_input, device, rounds: int, steps: int):
+    """Median step time untraced, traced, and untraced again (the control): the control's
+    difference from untraced is what this machine's noise alone produces (an A/A test)."""
     torch.manual_seed(0)
     model = build().to(device)
     state = {k: v.clone() for k, v in model.state_dict().items()}
     batch = make_input().to(device)
     target = torch.randint(0, 10, (batch.shape[0],), device=device)
-    results = {"untraced": [], "traced": []}
+    configs = ("untraced", "traced", "control")
+    results = {config: [] for config in configs}
     for r in range(rounds):
-        order = ("untraced", "traced") if r % 2 == 0 else ("traced", "untraced")
-        for config in order:
+        # Rotate the order so that each configuration runs first, second and third equally often.
+        for config in configs[r % 3 :] + configs[: r % 3]:
             if config == "traced":
                 tracer = Tracer(None, summary=False)
                 tracer.start()
@@ -131,9 +137,7 @@ def measure(name, build, make_input, device, rounds: int, steps: int):
             else:
                 times = block_times(model, state, batch, target, steps, warmup=10, device=device)
             results[config].append(statistics.median(times))
-    plain = statistics.median(results["untraced"])
-    traced = statistics.median(results["traced"])
-    return plain, traced
+    return tuple(statistics.median(results[config]) for config in configs)
 
 
 # Each block runs inside a different C function of CPython, so callgrind's `--toggle-collect`
@@ -182,7 +186,7 @@ ENTRY_POINTS = {
 
 
 def count_instructions_inside(steps: int) -> None:
-    """Runs under callgrind: each model's blocks (untraced, traced, untraced) through their entry
+    """Runs under callgrind: each model's blocks (warm-up, then untraced, traced, untraced) through their entry
     points, every block from the same weights and a fresh optimizer, without cyclic GC (one full
     collection costs as much as tens of steps and would land in either block by chance)."""
     torch.set_flush_denormal(True)
@@ -194,7 +198,11 @@ def count_instructions_inside(steps: int) -> None:
         batch = make_input()
         target = torch.randint(0, 10, (batch.shape[0],))
         n = steps * block_scale(name)
-        for (_, run), traced in zip(ENTRY_POINTS[index], (False, True, False)):
+        # An uncounted untraced block first: the first block of a model in a process pays one-off
+        # costs (oneDNN primitive creation, allocator growth); measured, it alone made an MLP's
+        # first untraced block count 30% more instructions per step than a later one.
+        blocks = [(None, False)] + [(run, traced) for (_, run), traced in zip(ENTRY_POINTS[index], (False, True, False))]
+        for run, traced in blocks:
             model.load_state_dict(state)
             opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
@@ -213,7 +221,11 @@ def count_instructions_inside(steps: int) -> None:
                 step()
             gc.collect()
             gc.disable()
-            run(step, n)
+            if run is None:
+                for _ in range(n):
+                    step()
+            else:
+                run(step, n)
             gc.enable()
             if tracer is not None:
                 tracer.stop()
@@ -257,7 +269,7 @@ def count_instructions(steps: int, keep: str | None) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=30, help="untraced/traced block pairs per model")
+    ap.add_argument("--rounds", type=int, default=30, help="rounds of untraced/traced/control blocks per model")
     ap.add_argument("--steps", type=int, default=40, help="timed steps per block")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (CPU)")
     ap.add_argument("--instructions", action="store_true", help="count instructions under callgrind instead")
@@ -274,14 +286,22 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     print(f"torch {torch.__version__}, {args.threads} CPU thread(s), {args.rounds} rounds x {args.steps} steps")
-    print(f"{'model':<40} {'device':<6} {'untraced':>12} {'traced':>12} {'added':>9} {'overhead':>9}")
+    print(
+        f"{'model':<40} {'device':<6} {'untraced':>12} {'traced':>12} {'added':>9} {'overhead':>9}"
+        f" {'control (A/A)':>14}"
+    )
     for device in devices:
         for name, (build, make_input) in CASES.items():
-            plain, traced = measure(name, build, make_input, device, args.rounds, args.steps)
+            plain, traced, control = measure(name, build, make_input, device, args.rounds, args.steps)
             print(
                 f"{name:<40} {device.type:<6} {plain * 1e6:>10.1f}us {traced * 1e6:>10.1f}us "
                 f"{(traced - plain) * 1e6:>+7.1f}us {100 * (traced / plain - 1):>+8.2f}%"
+                f" {100 * (control / plain - 1):>+13.2f}%"
             )
+    print(
+        "control (A/A): an untraced block against the untraced one; an overhead within its size is "
+        "noise, not the tracer (then see --instructions)"
+    )
 
 
 if __name__ == "__main__":
