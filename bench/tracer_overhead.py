@@ -20,15 +20,16 @@ inflate; otherwise wall time. With CUDA available, the GPU rows run the traced b
 `torch.cuda.set_sync_debug_mode("error")`: any synchronising call in a hook would raise.
 
 `--instructions` counts instead of timing (needs valgrind; half an hour): it reruns itself under
-callgrind and counts the instructions executed per step untraced, traced and untraced again, after
-an uncounted warm-up block. Deterministic, so it
+callgrind and counts the instructions executed per step untraced, traced and untraced again. Deterministic, so it
 resolves the tracer's cost on a machine too busy for timings to show 1 %.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import importlib
 import gc
 import itertools
 import statistics
@@ -141,56 +142,104 @@ def measure(name, build, make_input, device, rounds: int, steps: int):
 
 
 # Each block runs inside a different C function of CPython, so callgrind's `--toggle-collect`
-# counts it alone (none of them calls another): untraced, traced, untraced again, per model.
-def _sorted(f, n):
-    sorted(range(n), key=f)
+# counts it alone: untraced, traced, untraced again, per model. None of these functions may run
+# inside a training step: a call there toggles collection on (or off) in the middle of another
+# block and moves instructions between blocks. (`sorted`, `min`, `map` and `filter` did exactly
+# that: torch calls them in a step.) `check_entry_points_unused` proves it before counting.
+_accumulate_, _compress_, _pairwise_ = itertools.accumulate, itertools.compress, itertools.pairwise
+_reduce_, _starmap_, _zip_longest_ = functools.reduce, itertools.starmap, itertools.zip_longest
+_dropwhile_, _takewhile_, _filterfalse_ = itertools.dropwhile, itertools.takewhile, itertools.filterfalse
 
 
-def _min(f, n):
-    min(range(n), key=f)
+def _accumulate(f, n):
+    list(_accumulate_(range(n), lambda _acc, i: f(i)))
 
 
-def _filter(f, n):
-    list(filter(f, range(n)))
+def _compress(f, n):
+    list(_compress_((f(i) for i in range(n)), itertools.repeat(1)))
 
 
-def _map(f, n):
-    list(map(f, range(n)))
+def _pairwise(f, n):
+    list(_pairwise_(f(i) for i in range(n + 1)))
 
 
 def _reduce(f, n):
-    functools.reduce(lambda _acc, i: f(i), range(n), 0)
+    _reduce_(lambda _acc, i: f(i), range(n), 0)
 
 
 def _starmap(f, n):
-    list(itertools.starmap(f, ((i,) for i in range(n))))
+    list(_starmap_(f, ((i,) for i in range(n))))
+
+
+def _zip_longest(f, n):
+    list(_zip_longest_(f(i) for i in range(n)))
 
 
 def _dropwhile(f, n):
-    list(itertools.dropwhile(lambda i: f(i) == 0, range(n)))
+    list(_dropwhile_(lambda i: f(i) == 0, range(n)))
 
 
 def _takewhile(f, n):
-    list(itertools.takewhile(lambda i: f(i) == 0, range(n)))
+    list(_takewhile_(lambda i: f(i) == 0, range(n)))
 
 
 def _filterfalse(f, n):
-    list(itertools.filterfalse(lambda i: f(i) == 0, range(n)))
+    list(_filterfalse_(lambda i: f(i) == 0, range(n)))
 
 
 ENTRY_POINTS = {
-    0: (("builtin_sorted", _sorted), ("min_max", _min), ("filter_next", _filter)),
-    1: (("map_next", _map), ("functools_reduce", _reduce), ("starmap_next", _starmap)),
+    0: (("accumulate_next", _accumulate), ("compress_next", _compress), ("pairwise_next", _pairwise)),
+    1: (("functools_reduce", _reduce), ("starmap_next", _starmap), ("zip_longest_next", _zip_longest)),
     2: (("dropwhile_next", _dropwhile), ("takewhile_next", _takewhile), ("filterfalse_next", _filterfalse)),
 }
+ENTRY_BUILTINS = (
+    (itertools, "accumulate"), (itertools, "compress"), (itertools, "pairwise"), (functools, "reduce"),
+    (itertools, "starmap"), (itertools, "zip_longest"), (itertools, "dropwhile"), (itertools, "takewhile"),
+    (itertools, "filterfalse"),
+)
+
+
+@contextlib.contextmanager
+def entry_points_reserved():
+    """While counting, anyone else who looks up an entry point's builtin (torch, the tracer, model
+    set-up between blocks) gets a recording wrapper, and the run fails: such a call would switch
+    callgrind's collection on outside the blocks and add its instructions to a block's count.
+    (`sorted`, `min`, `map` and `filter`, used before, did exactly that.) The blocks themselves
+    use the originals, bound above."""
+    seen = set()
+    originals = [(owner, name, getattr(owner, name)) for owner, name in ENTRY_BUILTINS]
+
+    def recording(name, original):
+        def call(*args, **kwargs):
+            seen.add(name)
+            return original(*args, **kwargs)
+
+        return call
+
+    for owner, attr, original in originals:
+        setattr(owner, attr, recording(attr, original))
+    try:
+        yield
+    finally:
+        for owner, attr, original in originals:
+            setattr(owner, attr, original)
+    if seen:
+        raise SystemExit(f"entry points called outside their blocks (counts would mix): {sorted(seen)}")
 
 
 def count_instructions_inside(steps: int) -> None:
-    """Runs under callgrind: each model's blocks (warm-up, then untraced, traced, untraced) through their entry
+    """Runs under callgrind: each model's blocks (untraced, traced, untraced) through their entry
     points, every block from the same weights and a fresh optimizer, without cyclic GC (one full
     collection costs as much as tens of steps and would land in either block by chance)."""
     torch.set_flush_denormal(True)
     torch.set_num_threads(1)
+    importlib.import_module("torch._dynamo")  # imported lazily by the optimizer; it inspects itertools' types
+
+    with entry_points_reserved():
+        _count_blocks(steps)
+
+
+def _count_blocks(steps: int) -> None:
     for index, (name, (build, make_input)) in enumerate(CASES.items()):
         torch.manual_seed(0)
         model = build()
@@ -198,11 +247,7 @@ def count_instructions_inside(steps: int) -> None:
         batch = make_input()
         target = torch.randint(0, 10, (batch.shape[0],))
         n = steps * block_scale(name)
-        # An uncounted untraced block first: the first block of a model in a process pays one-off
-        # costs (oneDNN primitive creation, allocator growth); measured, it alone made an MLP's
-        # first untraced block count 30% more instructions per step than a later one.
-        blocks = [(None, False)] + [(run, traced) for (_, run), traced in zip(ENTRY_POINTS[index], (False, True, False))]
-        for run, traced in blocks:
+        for (_, run), traced in zip(ENTRY_POINTS[index], (False, True, False)):
             model.load_state_dict(state)
             opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
@@ -221,11 +266,7 @@ def count_instructions_inside(steps: int) -> None:
                 step()
             gc.collect()
             gc.disable()
-            if run is None:
-                for _ in range(n):
-                    step()
-            else:
-                run(step, n)
+            run(step, n)
             gc.enable()
             if tracer is not None:
                 tracer.stop()
@@ -259,12 +300,19 @@ def count_instructions(steps: int, keep: str | None) -> None:
     if missing:
         raise SystemExit(f"callgrind report has no counts for {sorted(missing)}; raw output kept: {keep or '(none)'}")
     print(f"instructions per training step (callgrind; {steps} steps, tiny model x20; no GC in the blocks; 1 thread)")
-    print(f"{'model':<40} {'untraced':>12} {'traced':>12} {'untraced 2':>12} {'added':>10} {'overhead':>9}")
+    print(
+        f"{'model':<40} {'untraced':>12} {'traced':>12} {'untraced 2':>12} {'added':>10} {'overhead':>9}"
+        f" {'untraced 2 vs 1':>16}"
+    )
     for index, name in enumerate(CASES):
         n = steps * block_scale(name)
         u1, t, u2 = (counts[fn] / n for fn, _ in ENTRY_POINTS[index])
         u = (u1 + u2) / 2
-        print(f"{name:<40} {u1:>12,.0f} {t:>12,.0f} {u2:>12,.0f} {t - u:>+10,.0f} {100 * (t / u - 1):>+8.2f}%")
+        print(
+            f"{name:<40} {u1:>12,.0f} {t:>12,.0f} {u2:>12,.0f} {t - u:>+10,.0f} {100 * (t / u - 1):>+8.2f}%"
+            f" {100 * (u2 / u1 - 1):>+15.2f}%"
+        )
+    print("untraced 2 vs 1: the two untraced blocks must agree; if not, an entry point ran inside a step")
 
 
 def main() -> None:
