@@ -49,6 +49,31 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None) -> Chec
     return check_files(discover(paths), enabled)
 
 
+@contextmanager
+def _few_collections():
+    """A run builds hundreds of thousands of long-lived objects (facts, summaries) and frees
+    almost no cycles, yet CPython's default thresholds re-traverse them all again and again:
+    measured, 45% of parsing and 25% of the analysis. Rarer collections for the run, and the
+    facts frozen once parsed (see `_freeze_parsed`); the caller's settings are restored after."""
+    threshold = gc.get_threshold()
+    caller_froze = gc.get_freeze_count() > 0
+    gc.set_threshold(100_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        if not caller_froze:
+            gc.unfreeze()
+
+
+def _freeze_parsed() -> None:
+    """Move everything alive now (the parsed facts) out of the collector's view for the rest of
+    the run; undone by `_few_collections` unless the caller had frozen objects of its own."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+
+
+@_few_collections()
 def check_files(
     files: Iterable[SourceFile],
     enabled: frozenset[str] | None = None,
@@ -60,44 +85,7 @@ def check_files(
 ) -> CheckResult:
     """Check these files; `overrides` gives in-memory text for some paths (fix verification);
     `on_file` is called after each file is read (progress); `cache` reuses per-file facts and
-    whole-run results; `jobs` > 1 parses uncached files in worker processes."""
-    with _few_collections():
-        return _check_files(files, enabled, overrides, options, on_file, cache, jobs)
-
-
-@contextmanager
-def _few_collections():
-    """A run builds hundreds of thousands of long-lived objects (facts, summaries) and frees
-    almost no cycles, yet CPython's default thresholds re-traverse them all again and again:
-    measured, 45% of parsing and 25% of the analysis. Rarer collections for the run, and the
-    facts frozen once parsed (see `_freeze_parsed`); the caller's settings are restored after."""
-    threshold = gc.get_threshold()
-    frozen = gc.get_freeze_count()
-    gc.set_threshold(100_000, 50, 1000)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        if gc.get_freeze_count() > frozen and frozen == 0:
-            gc.unfreeze()
-
-
-def _freeze_parsed() -> None:
-    """Move everything alive now (the parsed facts) out of the collector's view for the rest of
-    the run; undone by `_few_collections` unless the caller had frozen objects of its own."""
-    if gc.get_freeze_count() == 0:
-        gc.freeze()
-
-
-def _check_files(
-    files: Iterable[SourceFile],
-    enabled: frozenset[str] | None = None,
-    overrides: dict[str, str] | None = None,
-    options: AnalysisOptions | None = None,
-    on_file: Callable[[], None] | None = None,
-    cache: Cache | None = None,
-    jobs: int = 1,
-) -> CheckResult:
+    whole-run results; `jobs` processes parse uncached files (this one and `jobs - 1` workers)."""
     files = list(files)
     options = options or AnalysisOptions()
     if overrides:
@@ -276,9 +264,8 @@ def _facts_key_for(source: SourceFile, data_hash: str) -> str:
 # Below this many files per process, starting a worker costs more than it saves.
 MIN_FILES_PER_WORKER = 32
 # A worker's facts come back pickled: dumping them costs the worker about this fraction of their
-# parse time (measured on ultralytics and timm), and loading them costs the parent LOAD_COST.
+# parse time (measured on ultralytics and timm; loading them costs the parent about 0.2).
 DUMP_COST = 0.55
-LOAD_COST = 0.2
 
 
 def _parse_batch(todo, cache: Cache | None, jobs: int):
