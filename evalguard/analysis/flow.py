@@ -36,7 +36,7 @@ from evalguard.analysis.summaries import (
     Summary,
 )
 from evalguard.parsing import ir
-from evalguard.parsing.ir import Loc, dotted_name
+from evalguard.parsing.ir import Loc, dotted_name, path_text
 
 MAX_LOOP_ITERATIONS = 8
 # Longest attribute chain tracked below an object, and most objects one reference may denote.
@@ -170,8 +170,6 @@ class Context:
         # (function key, parameter) -> objects callers pass for it (to judge mode sensitivity).
         self.param_objects: dict[tuple[str, str], set[str]] = {}
         self.summaries: dict[str, Summary] = {}
-        # Per-function facts that depend on the body only, kept across re-analyses.
-        self.evidence_cache: dict[str, frozenset[str]] = {}
 
     def summary(self, key: str) -> Summary:
         return self.summaries.get(key, EMPTY_SUMMARY)
@@ -219,10 +217,7 @@ class FunctionAnalysis:
         self.returns: list[Value] = []
         self.return_states: list[State] = []
         self.requirement_paths: dict[str, set[str]] = {}
-        evidence = ctx.evidence_cache.get(key)
-        if evidence is None:
-            evidence = ctx.evidence_cache[key] = _module_evidence_names(self.fn.body)
-        self.evidence_names = evidence
+        self.evidence_names = self.fn.evidence_names
         self.in_init = self.fn.name == "__init__"
         self.framework_managed = self._framework_managed()
         self.param_taints: dict[str, int] = {}
@@ -291,7 +286,7 @@ class FunctionAnalysis:
                 # Any object's `.train`/`.eval` as a statement is a no-op (also `trainer.train`);
                 # a module namespace (`np.eval`) is not an object.
                 if recv.sym is None:
-                    self._event("bare-mode-attr", stmt.loc, _path_text(expr.value) or "model", expr.attr)
+                    self._event("bare-mode-attr", stmt.loc, path_text(expr.value) or "model", expr.attr)
                 return state
             self.expr(stmt.expr, state)
             return state
@@ -372,7 +367,7 @@ class FunctionAnalysis:
         """`isinstance(m, C)` / `isinstance(m, (C, D))` with project classes: (`m`, class keys)."""
         if not (isinstance(test, ir.Call) and dotted_name(test.func) == "isinstance" and len(test.args) == 2):
             return None
-        subject = _path_text(test.args[0])
+        subject = path_text(test.args[0])
         kinds = test.args[1].elts if isinstance(test.args[1], ir.Seq) else (test.args[1],)
         keys = []
         for kind in kinds:
@@ -481,7 +476,7 @@ class FunctionAnalysis:
                 # `with eval_mode(model):` switches for the block and restores afterwards.
                 assert isinstance(ctx_expr, ir.Call)
                 args, _ = self.eval_args(ctx_expr, state)
-                origin = self._origin(ctx_expr.loc, f"{_path_text(ctx_expr.func)}(...)")
+                origin = self._origin(ctx_expr.loc, f"{path_text(ctx_expr.func)}(...)")
                 for arg in args:
                     for obj in arg.objs:
                         restores.append((obj, self.mode_of(state, obj)))
@@ -557,11 +552,11 @@ class FunctionAnalysis:
                 target.attr == "training"
                 and isinstance(source, ir.Const)
                 and isinstance(source.value, bool)
-                and self._sets_one_module_flag(holders, state, _path_text(target.value))
+                and self._sets_one_module_flag(holders, state, path_text(target.value))
             ):
-                self._event("training-assign", self.current_loc, _path_text(target.value) or "module")
+                self._event("training-assign", self.current_loc, path_text(target.value) or "module")
             if holders.objs:
-                if value.objs and f"{_path_text(target)}" in self.evidence_names:
+                if value.objs and f"{path_text(target)}" in self.evidence_names:
                     self._upgrade_evidence(value, state)
                 for holder in holders.objs:
                     # A strong update when there is one holder; otherwise add to what was there.
@@ -914,7 +909,7 @@ class FunctionAnalysis:
         # Project method through the receiver's class.
         if meth == "train" and recv.objs:
             literal = _bad_mode_literal(node)
-            label = _path_text(node.func.value) or "model"  # type: ignore[union-attr]
+            label = path_text(node.func.value) or "model"  # type: ignore[union-attr]
             if literal is not None and self._may_be_module(recv) and (
                 self._is_model_value(recv, state)
                 or label in self.evidence_names
@@ -1021,7 +1016,7 @@ class FunctionAnalysis:
         objs: frozenset[str] = frozenset()
         for m in models:
             objs |= m.objs
-        label = next((_path_text(e) for e, m in zip(node.args, models) if m.objs), None)
+        label = next((path_text(e) for e, m in zip(node.args, models) if m.objs), None)
         ran = self.forward(node, Value(objs=objs), [], {}, state, synthetic=True, label=label)
         return Value(objs=objs, taint=result.taint | ran.taint, elts=tuple(models))
 
@@ -1104,7 +1099,7 @@ class FunctionAnalysis:
             if info is not None and info.optimizer:
                 return True
         assert isinstance(node.func, ir.Attr)
-        name = _path_text(node.func.value) or ""
+        name = path_text(node.func.value) or ""
         last = name.rsplit(".", 1)[-1]
         if K.SCALER_NAME.search(last) and node.args:
             return True
@@ -1112,7 +1107,7 @@ class FunctionAnalysis:
 
     def mode_call(self, node: ir.Call, meth: str, recv: Value, state: State) -> Value:
         args, kwargs = self.eval_args(node, state)
-        label = _path_text(node.func.value) if isinstance(node.func, ir.Attr) else None  # type: ignore[union-attr]
+        label = path_text(node.func.value) if isinstance(node.func, ir.Attr) else None  # type: ignore[union-attr]
         label = label or "model"
         origin = self._origin(node.loc, f"{label}.{meth}()")
         if meth == "eval":
@@ -1168,7 +1163,7 @@ class FunctionAnalysis:
         fid = f"{self.path}:{node.loc.line}:{node.loc.col}"
         if label is None:
             callee = node.func.value if isinstance(node.func, ir.Attr) and node.func.attr == "forward" else node.func
-            label = _path_text(callee) or "model"
+            label = path_text(callee) or "model"
         mode = self.mode_of_all(state, model.objs)
         fwd = self.forwards.get(fid)
         loop = self.loop_stack[-1] if self.loop_stack else None
@@ -1238,7 +1233,7 @@ class FunctionAnalysis:
         result = self.apply_summary(node, key, fn, summary, bound, state)
         if summary.forwards_self and recv is not None and recv.objs and fn.name not in K.MODULE_API_METHODS:
             # `model.forward_features(x)`, `model.encode(x)`: the module runs, in its current mode.
-            fwd = self.forward(node, recv, [], {}, state, synthetic=True, label=_path_text(node.func))
+            fwd = self.forward(node, recv, [], {}, state, synthetic=True, label=path_text(node.func))
             result = Value(objs=result.objs, taint=result.taint | fwd.taint, elts=result.elts)
         return result
 
@@ -1447,14 +1442,14 @@ class FunctionAnalysis:
         if self.fn.class_qualname is not None and self.in_module_class:
             self._functional_dropout_events(node, qualname)
         if qualname in K.EXPORTERS and args:
-            self._event("export", node.loc, _path_text(node.args[0]) or "model", qualname, state, args[0].objs)
+            self._event("export", node.loc, path_text(node.args[0]) or "model", qualname, state, args[0].objs)
         if qualname in K.SAVED_EXPORTERS and args:
             # A scripted/traced module is an artefact once saved or handed back to the caller; a
             # trace drawn for TensorBoard's graph view is not.
             obj = self._alloc_id(node)
             self.ctx.allocs[obj] = ObjInfo(label=f"{last}()", is_module=None, sensitive=True)
             self.scripted[obj] = node.loc
-            self._event("pending-export", node.loc, _path_text(node.args[0]) or "model", qualname, state, args[0].objs)
+            self._event("pending-export", node.loc, path_text(node.args[0]) or "model", qualname, state, args[0].objs)
             return Value(objs=frozenset({obj}))
         if qualname == "torch.jit.save" and args:
             self._scripted_saved(args[0])
@@ -1660,7 +1655,7 @@ class FunctionAnalysis:
             if p is None and len(node.args) >= 5:
                 p = node.args[4]
             if _ungated_dropout_p(p):
-                self._event("sdpa-dropout", node.loc, _path_text(p) or repr(getattr(p, "value", "p")))  # type: ignore[arg-type]
+                self._event("sdpa-dropout", node.loc, path_text(p) or repr(getattr(p, "value", "p")))  # type: ignore[arg-type]
 
     def _scripted_saved(self, value: Value) -> None:
         for obj in value.objs:
@@ -2045,7 +2040,7 @@ def _ungated_dropout_p(p: ir.Expr | None) -> bool:
     if isinstance(p, ir.Const):
         return isinstance(p.value, (int, float)) and not isinstance(p.value, bool) and p.value != 0
     if isinstance(p, ir.Attr):
-        text = _path_text(p) or ""
+        text = path_text(p) or ""
         return "training" not in text
     return False
 
@@ -2069,75 +2064,5 @@ def _nonzero(value: Value | None) -> bool:
     return True
 
 
-def _path_text(expr: ir.Expr) -> str | None:
-    """Source-like text for a reference (`self.model`, `models[i]`)."""
-    if isinstance(expr, ir.Subscript):
-        inner = _path_text(expr.value)
-        return f"{inner}[...]" if inner else None
-    if isinstance(expr, ir.Call):
-        inner = _path_text(expr.func)
-        return f"{inner}(...)" if inner else None
-    if isinstance(expr, ir.Attr):
-        inner = _path_text(expr.value)
-        return f"{inner}.{expr.attr}" if inner else None
-    if isinstance(expr, ir.Name):
-        return expr.id
-    return None
-
-
 def _label_of(value: Value) -> str | None:
     return None
-
-
-def _module_evidence_names(body: tuple[ir.Stmt, ...]) -> frozenset[str]:
-    """Names (and `self.x` paths) that have module-only methods called on them in this body."""
-    found: set[str] = set()
-
-    def visit_expr(e: object) -> None:
-        if isinstance(e, ir.Call):
-            if isinstance(e.func, ir.Attr) and e.func.attr in K.MODULE_EVIDENCE_METHODS:
-                text = _path_text(e.func.value)
-                if text:
-                    found.add(text)
-            visit_expr(e.func)
-            for a in e.args:
-                visit_expr(a)
-            for _, v in e.kwargs:
-                visit_expr(v)
-        elif isinstance(e, ir.Attr):
-            visit_expr(e.value)
-        elif isinstance(e, (ir.Seq, ir.Other)):
-            for c in e.elts if isinstance(e, ir.Seq) else e.children:
-                visit_expr(c)
-        elif isinstance(e, ir.Subscript):
-            visit_expr(e.value)
-            visit_expr(e.index)
-        elif isinstance(e, (ir.Starred, ir.Not)):
-            visit_expr(e.value if isinstance(e, ir.Starred) else e.operand)
-        elif isinstance(e, ir.IfExp):
-            visit_expr(e.test)
-            visit_expr(e.body)
-            visit_expr(e.orelse)
-
-    def visit(stmts: tuple[ir.Stmt, ...]) -> None:
-        for s in stmts:
-            for name in ("expr", "value", "test", "iter", "subject"):
-                sub = getattr(s, name, None)
-                if sub is not None and not isinstance(sub, (str, int)):
-                    visit_expr(sub)
-            if isinstance(s, ir.With):
-                for ctx_expr, _ in s.items:
-                    visit_expr(ctx_expr)
-            for name in ("body", "orelse", "finalbody"):
-                sub = getattr(s, name, None)
-                if isinstance(sub, tuple):
-                    visit(sub)
-            if isinstance(s, ir.Try):
-                for h in s.handlers:
-                    visit(h)
-            if isinstance(s, ir.Match):
-                for c in s.cases:
-                    visit(c)
-
-    visit(body)
-    return frozenset(found)

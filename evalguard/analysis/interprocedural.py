@@ -100,9 +100,23 @@ def _static_callees(index: ProjectIndex, key: str) -> list[str]:
         head, _, rest = name.partition(".")
         if head == "self" and class_key is not None and rest and "." not in rest:
             target = index.find_method(class_key, rest) if class_key in index.classes else None
+        elif name == "super":
+            # `super().__init__(...)`, `super().forward(x)`: usually the same method one class up.
+            target = None
+            if class_key is not None and class_key in index.classes:
+                for base in index.class_bases(class_key):
+                    if base.kind == "class":
+                        target = index.find_method(base.target, fn.name)
+                        break
+        elif f"{key}.{name}" in index.functions:
+            target = f"{key}.{name}"  # a function defined in this body
         else:
             sym = index.resolve_name(name, facts, fn.imports)
-            target = sym.target if sym is not None and sym.kind == "function" else None
+            if sym is not None and sym.kind == "class":
+                # A constructor call runs the class's `__init__`.
+                target = index.find_method(sym.target, "__init__")
+            else:
+                target = sym.target if sym is not None and sym.kind == "function" else None
         if target is not None and target != key and target in index.functions:
             out.append(target)
     return out

@@ -287,6 +287,9 @@ class FunctionFacts:
     parent: str | None
     # Dotted names of everything called in the body (for the sensitivity of module builders).
     called_names: frozenset[str] = frozenset()
+    # Names and `self.x` paths with module-only methods called on them (`m.parameters()`): they
+    # denote modules (see `parsing.evidence`).
+    evidence_names: frozenset[str] = frozenset()
 
 
 @_compact_pickle
@@ -339,4 +342,20 @@ def dotted_name(expr: Expr) -> str | None:
     if isinstance(expr, Name):
         parts.append(expr.id)
         return ".".join(reversed(parts))
+    return None
+
+
+def path_text(expr: Expr) -> str | None:
+    """Source-like text for a reference (`self.model`, `models[i]`)."""
+    if isinstance(expr, Subscript):
+        inner = path_text(expr.value)
+        return f"{inner}[...]" if inner else None
+    if isinstance(expr, Call):
+        inner = path_text(expr.func)
+        return f"{inner}(...)" if inner else None
+    if isinstance(expr, Attr):
+        inner = path_text(expr.value)
+        return f"{inner}.{expr.attr}" if inner else None
+    if isinstance(expr, Name):
+        return expr.id
     return None

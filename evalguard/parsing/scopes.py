@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from evalguard.parsing.evidence import module_evidence_names
 from evalguard.parsing.ir import (
     ClassFacts,
     DefStmt,
@@ -106,6 +107,7 @@ class DefinitionCollector:
             global_names=frozenset(),
             imports=tuple(scope.imports),
             parent=None,
+            evidence_names=module_evidence_names(body),
         )
         self.functions.append(facts)
         return facts, scope.imports
@@ -155,6 +157,7 @@ class DefinitionCollector:
                 imports=tuple(scope.imports),
                 parent=parent,
                 called_names=frozenset(scope.called_names),
+                evidence_names=module_evidence_names(body),
             )
         )
         self._scope.local_names.add(name)
