@@ -212,7 +212,12 @@ def test_a_run_restores_the_callers_garbage_collector_settings() -> None:
         check_files(discover([str(FIXTURES)]), jobs=2)
         assert gc.get_threshold() == (700, 10, 10)
         assert gc.get_freeze_count() == 0
+        assert gc.isenabled()
+        gc.disable()
+        check_files(discover([str(FIXTURES)]), jobs=1)
+        assert not gc.isenabled()
     finally:
+        gc.enable()
         gc.set_threshold(*before)
 
 

@@ -137,6 +137,20 @@ def entry_path(obj: str) -> str | None:
 
 def root_of(obj: str) -> str:
     """The allocation/entry root of an object id (strip `.attr` steps)."""
+    root = _ROOTS.get(obj)
+    if root is None:
+        if len(_ROOTS) > _MEMO_LIMIT:
+            _ROOTS.clear()
+        root = _ROOTS[obj] = _root_of(obj)
+    return root
+
+
+# Object ids repeat endlessly across a run: their roots are worth remembering (bounded).
+_ROOTS: dict[str, str] = {}
+_MEMO_LIMIT = 1 << 20
+
+
+def _root_of(obj: str) -> str:
     if obj.startswith("E:G:") or obj.startswith("E:C:"):
         bar = obj.index("|")
         dot = obj.find(".", bar)
@@ -1873,9 +1887,13 @@ def _join_into(a: State, b: State) -> None:
 def _join_modes_into(a: State, b: State) -> None:
     keys = set(a.modes) | set(b.modes)
     a_modes = dict(a.modes)
+    b_modes = b.modes
     for key in keys:
-        ma = _lookup_mode(a_modes, key)
-        mb = _lookup_mode(b.modes, key)
+        ma = a_modes.get(key)
+        if ma is not None and ma is b_modes.get(key):
+            continue  # the same entry in both (both descend from one state)
+        ma = _lookup_mode(a_modes, key) if ma is None else ma
+        mb = _lookup_mode(b_modes, key)
         if ma is None:
             a.modes[key] = mb  # type: ignore[assignment]
         elif mb is None:
@@ -1902,7 +1920,7 @@ def _parent(obj: str) -> str | None:
     root = root_of(obj)
     if root == obj:
         return None
-    return obj.rsplit(".", 1)[0]
+    return obj[: obj.rindex(".")]
 
 
 def _is_self_rooted(obj: str) -> bool:

@@ -72,17 +72,18 @@ def callees_first(index: ProjectIndex) -> list[str]:
     keys = sorted(index.functions, key=lambda k: (k.endswith(":<module>"), k))
     order: list[str] = []
     done: set[str] = set()
+    memo: dict[tuple[str, str], object] = {}
     for start in keys:
         if start in done:
             continue
         done.add(start)
-        stack = [(start, iter(_static_callees(index, start)))]
+        stack = [(start, iter(_static_callees(index, start, memo)))]
         while stack:
             key, callees = stack[-1]
             for callee in callees:
                 if callee not in done:
                     done.add(callee)
-                    stack.append((callee, iter(_static_callees(index, callee))))
+                    stack.append((callee, iter(_static_callees(index, callee, memo))))
                     break
             else:
                 stack.pop()
@@ -91,7 +92,7 @@ def callees_first(index: ProjectIndex) -> list[str]:
     return [k for k in order if not k.endswith(":<module>")] + bodies
 
 
-def _static_callees(index: ProjectIndex, key: str) -> list[str]:
+def _static_callees(index: ProjectIndex, key: str, memo: dict) -> list[str]:
     fn = index.functions[key]
     facts = index.function_module[key]
     class_key = f"{facts.module_name}:{fn.class_qualname}" if fn.class_qualname else None
@@ -111,7 +112,7 @@ def _static_callees(index: ProjectIndex, key: str) -> list[str]:
         elif f"{key}.{name}" in index.functions:
             target = f"{key}.{name}"  # a function defined in this body
         else:
-            sym = index.resolve_name(name, facts, fn.imports)
+            sym = _resolve(index, name, facts, fn.imports, memo)
             if sym is not None and sym.kind == "class":
                 # A constructor call runs the class's `__init__`.
                 target = index.find_method(sym.target, "__init__")
@@ -120,3 +121,14 @@ def _static_callees(index: ProjectIndex, key: str) -> list[str]:
         if target is not None and target != key and target in index.functions:
             out.append(target)
     return out
+
+
+def _resolve(index: ProjectIndex, name: str, facts, imports, memo: dict):
+    """`index.resolve_name`, remembered per file for functions without imports of their own
+    (most of them: the same names are called from many functions of a module)."""
+    if imports:
+        return index.resolve_name(name, facts, imports)
+    key = (facts.path, name)  # two scripts may share a module name, never a path
+    if key not in memo:
+        memo[key] = index.resolve_name(name, facts, imports)
+    return memo[key]
