@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
-from evalguard.analysis.flow import Context
+from evalguard.analysis.flow import Context, forget_roots
 from evalguard.analysis.interprocedural import analyze_project
 from evalguard.analysis.project import ProjectIndex
 from evalguard.cache import Cache, content_hash, digest
@@ -498,4 +498,5 @@ def check_modules(
     if report is not None:
         findings = [f for f in findings if f.path in report]
     findings.sort()
+    forget_roots()
     return CheckResult(findings, len(modules), errors)

@@ -145,9 +145,14 @@ def root_of(obj: str) -> str:
     return root
 
 
-# Object ids repeat endlessly across a run: their roots are worth remembering (bounded).
+# Object ids repeat endlessly across a run: their roots are worth remembering (bounded, and
+# dropped after each run by `forget_roots`).
 _ROOTS: dict[str, str] = {}
-_MEMO_LIMIT = 1 << 20
+_MEMO_LIMIT = 1 << 18
+
+
+def forget_roots() -> None:
+    _ROOTS.clear()
 
 
 def _root_of(obj: str) -> str:
