@@ -50,7 +50,7 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None) -> Chec
 
 
 @contextmanager
-def _few_collections():
+def _collector_off():
     """A run builds hundreds of thousands of long-lived objects (facts, summaries) and frees
     almost no cycles (measured: about 50 thousand small objects on timm, 5 MB), yet the cycle
     collector re-traverses the live ones again and again: with CPython's default thresholds, 45%
@@ -71,12 +71,12 @@ def _few_collections():
 
 def _freeze_parsed() -> None:
     """Move everything alive now (the parsed facts) out of the collector's view for the rest of
-    the run; undone by `_few_collections` unless the caller had frozen objects of its own."""
+    the run; undone by `_collector_off` unless the caller had frozen objects of its own."""
     if gc.get_freeze_count() == 0:
         gc.freeze()
 
 
-@_few_collections()
+@_collector_off()
 def check_files(
     files: Iterable[SourceFile],
     enabled: frozenset[str] | None = None,

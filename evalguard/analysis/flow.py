@@ -1541,7 +1541,7 @@ class FunctionAnalysis:
         infos = [self.info_of(o) for o in source.objs]
         known = [i for i in infos if i is not None]
         base = known[0] if known else ObjInfo(label="deepcopy()", is_module=None, sensitive=True)
-        self.ctx.allocs[obj] = replace(base, label=f"deepcopy({_label_of(source) or ''})".replace("()", "()"))
+        self.ctx.allocs[obj] = replace(base, label="deepcopy()")
         if source.objs:
             state.modes[obj] = self.mode_of_all(state, source.objs)
             if source.objs & state.loaded or any(i.is_module for i in known):

@@ -103,12 +103,9 @@ def _static_callees(index: ProjectIndex, key: str, memo: dict) -> list[str]:
             target = index.find_method(class_key, rest) if class_key in index.classes else None
         elif name == "super":
             # `super().__init__(...)`, `super().forward(x)`: usually the same method one class up.
-            target = None
-            if class_key is not None and class_key in index.classes:
-                for base in index.class_bases(class_key):
-                    if base.kind == "class":
-                        target = index.find_method(base.target, fn.name)
-                        break
+            bases = index.class_bases(class_key) if class_key in index.classes else ()
+            base = next((b.target for b in bases if b.kind == "class"), None)
+            target = index.find_method(base, fn.name) if base is not None else None
         elif f"{key}.{name}" in index.functions:
             target = f"{key}.{name}"  # a function defined in this body
         else:
