@@ -68,6 +68,17 @@ class Cache:
         for the results (a read-only checkout must still be checkable)."""
         if self.disabled_reason is not None:
             return
+        try:
+            blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, RecursionError):
+            return  # too deeply nested to pickle: recomputed next time, the other entries kept
+        self.put_pickled(namespace, key, blob)
+
+    def put_pickled(self, namespace: str, key: str, blob: bytes) -> None:
+        """Store an entry already pickled (a parse worker pickles its facts once, for the cache
+        and for the way back to the parent)."""
+        if self.disabled_reason is not None:
+            return
         path = self._entry(namespace, key)
         try:
             self._prepare()
@@ -76,7 +87,7 @@ class Cache:
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pkl")
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                    handle.write(blob)
                 os.replace(tmp, path)
                 if namespace == "results":
                     self._prune(os.path.join(self.base, namespace), MAX_RESULTS)
@@ -86,7 +97,7 @@ class Cache:
                 except OSError:
                     pass
                 raise
-        except (OSError, pickle.PicklingError, RecursionError) as exc:
+        except OSError as exc:
             self.disabled_reason = f"cache disabled: cannot write {self.directory}: {getattr(exc, 'strerror', None) or exc}"
 
     @staticmethod

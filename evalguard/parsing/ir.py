@@ -8,6 +8,7 @@ so calls nested in arbitrary expressions are not lost.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Union
 
@@ -16,8 +17,17 @@ def _compact_pickle(cls):
     """Pickle a node as (class, field values): half the size and about twice as fast to load as
     the default slots state, which matters when facts come back from workers or the cache."""
 
-    def __reduce__(self):
-        return (cls, tuple(getattr(self, name) for name in cls.__slots__))
+    # attrgetter builds the tuple in C: a generator here was half of the whole dump time.
+    fields = operator.attrgetter(*cls.__slots__)
+    if len(cls.__slots__) == 1:
+
+        def __reduce__(self):
+            return (cls, (fields(self),))
+
+    else:
+
+        def __reduce__(self):
+            return (cls, fields(self))
 
     cls.__reduce__ = __reduce__
     return cls
