@@ -132,7 +132,7 @@ def check_files(
         if facts is not None:
             modules.append(facts)
     python_files = [f for f in files if not f.path.endswith(".ipynb")]
-    context, context_inputs = context_modules(python_files, modules, cache)
+    context, context_inputs = context_modules(python_files, modules, cache, jobs)
     _freeze_parsed()
     result = check_modules(modules + context, enabled, report={m.path for m in modules}, options=options)
     if notebooks:
@@ -245,9 +245,8 @@ def _parse_all(
             if data is not None:
                 out[source.path] = data  # unreadable: its EG000 facts
             continue
-        key = _facts_key(source, data) if cache is not None else None
-        facts = cache.get("facts", key) if key is not None else None
-        if isinstance(facts, ModuleFacts):
+        key, facts = _cached_facts(source, data, cache)
+        if facts is not None:
             out[source.path] = facts
         else:
             todo.append((source, data, key))
@@ -281,6 +280,13 @@ def _parse_batch(todo, cache: Cache | None, jobs: int):
         if pooled is not None:
             return pooled
     return [_parse_one(item, cache) for item in todo]
+
+
+def _cached_facts(source: SourceFile, data: bytes, cache: Cache | None) -> tuple[str | None, ModuleFacts | None]:
+    """(cache key, the stored facts or None)."""
+    key = _facts_key(source, data) if cache is not None else None
+    facts = cache.get("facts", key) if key is not None else None
+    return key, facts if isinstance(facts, ModuleFacts) else None
 
 
 def _parse_one(item, cache: Cache | None):
@@ -407,33 +413,52 @@ def _read_bytes(source: SourceFile, report: bool, notes: list[str] | None) -> by
 
 
 def context_modules(
-    files: list[SourceFile], modules: list[ModuleFacts], cache: Cache | None = None
+    files: list[SourceFile], modules: list[ModuleFacts], cache: Cache | None = None, jobs: int = 1
 ) -> tuple[list[ModuleFacts], list[tuple[str, str, str]]]:
     """Modules imported by the checked files (transitively) that were not given: read for their
-    summaries, never reported on. Also (path, module, content hash) of each, for the run cache."""
+    summaries, never reported on. Also (path, module, content hash) of each, for the run cache.
+
+    Breadth-first, one import level at a time, so that each level's uncached files are parsed
+    together (in `jobs` processes)."""
     seen = {os.path.realpath(f.path) for f in files}
     known = {os.path.abspath(f.path) for f in files}
     memo: dict = {}
     by_path = {m.path: m for m in modules}
-    queue = [(f, by_path[f.path]) for f in files if f.path in by_path]
+    level = [(f, by_path[f.path]) for f in files if f.path in by_path]
     out: list[ModuleFacts] = []
     inputs: list[tuple[str, str, str]] = []
-    while queue and len(out) < MAX_CONTEXT_FILES:
-        source, facts = queue.pop(0)
-        for dep in imported_files(facts, source, known, memo):
-            real = os.path.realpath(dep.path)
-            known.add(os.path.abspath(dep.path))
-            if real in seen:
-                continue
-            seen.add(real)
-            data = _read_bytes(dep, False, None)
-            if not isinstance(data, bytes):
-                continue
-            inputs.append((dep.path, dep.module_name, content_hash(data)))
-            dep_facts = _parse_one((dep, data, _facts_key(dep, data) if cache is not None else None), cache)[1]
+    while level and len(out) < MAX_CONTEXT_FILES:
+        found: list[tuple[SourceFile, ModuleFacts | None]] = []
+        todo: list[tuple[SourceFile, bytes, str | None]] = []
+        reached = 0
+        for source, facts in level:
+            if len(out) + reached >= MAX_CONTEXT_FILES:
+                break
+            for dep in imported_files(facts, source, known, memo):
+                real = os.path.realpath(dep.path)
+                known.add(os.path.abspath(dep.path))
+                if real in seen:
+                    continue
+                seen.add(real)
+                data = _read_bytes(dep, False, None)
+                if not isinstance(data, bytes):
+                    continue
+                inputs.append((dep.path, dep.module_name, content_hash(data)))
+                key, dep_facts = _cached_facts(dep, data, cache)
+                if dep_facts is None:
+                    todo.append((dep, data, key))
+                elif dep_facts.failure is not None:
+                    continue
+                found.append((dep, dep_facts))
+                reached += 1
+        parsed = {path: facts for path, facts, _errs in _parse_batch(todo, cache, jobs)}
+        level = []
+        for dep, dep_facts in found:
+            if dep_facts is None:
+                dep_facts = parsed[dep.path]
             if dep_facts.failure is None:
                 out.append(dep_facts)
-                queue.append((dep, dep_facts))
+                level.append((dep, dep_facts))
     return out, inputs
 
 

@@ -275,3 +275,23 @@ def test_an_edit_that_moves_code_is_analysed_again(project: Path) -> None:
     assert [f.line for f in check_files(files, cache=cache).findings] == [12]
     (project / "train.py").write_text("# moved down one line\n" + TRAIN)
     assert [f.line for f in check_files(files, cache=cache).findings] == [13]
+
+
+def test_imported_files_that_were_not_given_are_read_from_the_cache(project: Path, monkeypatch) -> None:
+    """Pre-commit passes only the edited file: its imports' facts come from the cache."""
+    from evalguard import pipeline
+
+    files = discover([str(project / "train.py")])
+    cache = Cache(str(project / ".evalguard_cache"))
+    assert [f.code for f in check_files(files, cache=cache).findings] == ["EG001"]
+    parsed: list[str] = []
+    real = pipeline.parse_source
+
+    def recording(data, path, module_name, errors):
+        parsed.append(os.path.basename(path))
+        return real(data, path, module_name, errors)
+
+    monkeypatch.setattr(pipeline, "parse_source", recording)
+    (project / "train.py").write_text("# moved down one line\n" + TRAIN)
+    assert [(f.code, f.line) for f in check_files(files, cache=cache).findings] == [("EG001", 13)]
+    assert parsed == ["train.py"]
