@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from evalguard.analysis.flow import Context, forget_roots
-from evalguard.analysis.interprocedural import analyze_project
+from evalguard.analysis.interprocedural import analyze_project, needed_functions
 from evalguard.analysis.project import ProjectIndex
 from evalguard.cache import Cache, content_hash, digest
 from evalguard.checks.registry import EVENT_RULES, FORWARD_RULES
@@ -497,7 +497,10 @@ def check_modules(
     index = ProjectIndex(modules)
     options = options or AnalysisOptions()
     ctx, forwards, events = analyze_project(
-        index, errors, Context(index, frozenset(options.model_names), frozenset(options.mode_owning))
+        index,
+        errors,
+        Context(index, frozenset(options.model_names), frozenset(options.mode_owning)),
+        needed_functions(index, report) if report is not None else None,
     )
     seen: set[tuple[str, int, int, str]] = set()
     for event in sorted(events, key=lambda e: (e.path, e.loc.line, e.loc.col, e.kind)):

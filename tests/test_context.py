@@ -30,3 +30,102 @@ def test_correct_project_stays_clean_file_by_file(in_root):
         for name in names:
             if name.endswith(".py"):
                 assert check_paths([os.path.join(dirpath, name)]).findings == []
+
+
+def _analysed_functions(monkeypatch) -> list[str]:
+    """Record every function analysis of the runs that follow."""
+    import evalguard.analysis.interprocedural as interprocedural
+
+    analysed: list[str] = []
+    real = interprocedural.FunctionAnalysis
+
+    class Recording(real):  # type: ignore[misc, valid-type]
+        def run(self):
+            analysed.append(self.key)
+            return super().run()
+
+    monkeypatch.setattr(interprocedural, "FunctionAnalysis", Recording)
+    return analysed
+
+
+def test_context_functions_nothing_checked_calls_are_not_analysed(tmp_path, monkeypatch):
+    (tmp_path / "helpers.py").write_text(
+        "import torch\n\n\n"
+        "def evaluate(model, batch):\n"
+        "    model.eval()\n"
+        "    with torch.no_grad():\n"
+        "        return model(batch)\n\n\n"
+        + "".join(f"def unrelated_{i}(x):\n    return x + {i}\n\n\n" for i in range(20))
+    )
+    (tmp_path / "train.py").write_text(
+        "import torch\n"
+        "import torch.nn as nn\n\n"
+        "from helpers import evaluate\n\n\n"
+        "def main(loader):\n"
+        "    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1))\n"
+        "    opt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "    model.train()\n"
+        "    for batch in loader:\n"
+        "        loss = model(batch).sum()\n"
+        "        loss.backward()\n"
+        "        opt.step()\n"
+        "        evaluate(model, batch)  # eval() in the batch loop, never train() again\n"
+    )
+    analysed = _analysed_functions(monkeypatch)
+    result = check_paths([str(tmp_path / "train.py")])
+    assert [(f.line, f.code) for f in result.findings] == [(12, "EG001")]
+    assert "helpers:evaluate" in analysed
+    assert not [key for key in analysed if "unrelated" in key]
+
+
+def _cyclic_project(tmp_path, layer: str) -> str:
+    """steps.py (checked) imports runner.py (context), which calls back into steps.py."""
+    tmp_path.mkdir()
+    (tmp_path / "steps.py").write_text(
+        "import torch\n\nimport runner\n\n\n"
+        "def evaluate(model, loader):\n"
+        "    outputs = []\n"
+        "    with torch.no_grad():\n"
+        "        for images in loader:\n"
+        "            outputs.append(model(images))\n"
+        "    return outputs\n\n\n"
+        "LOG_EVERY = runner.LOG_EVERY\n"
+    )
+    (tmp_path / "runner.py").write_text(
+        "import torch\nimport torch.nn as nn\n\nimport steps\n\nLOG_EVERY = 10\n\n\n"
+        "def run(loader):\n"
+        f"    model = nn.Sequential(nn.Linear(4, 4), nn.{layer})\n"
+        "    opt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "    model.train()\n"
+        "    for batch in loader:\n"
+        "        model(batch).sum().backward()\n"
+        "        opt.step()\n"
+        "    return steps.evaluate(model, loader)\n"
+    )
+    return str(tmp_path / "steps.py")
+
+
+def test_a_context_function_calling_the_checked_file_still_counts(tmp_path):
+    # runner.py's model.train() before the call is what makes steps.py's forward a bug, and what
+    # it passes decides whether `model` is mode-sensitive at all.
+    sensitive = check_paths([_cyclic_project(tmp_path / "a", "Dropout(0.1)")]).findings
+    assert [(f.line, f.code) for f in sensitive] == [(10, "EG003")]
+    assert check_paths([_cyclic_project(tmp_path / "b", "ReLU()")]).findings == []
+
+
+def test_analysing_on_demand_changes_no_single_file_result(in_root, monkeypatch):
+    """Each file of every fixture project checked alone: the same findings as when every context
+    function is analysed."""
+    import evalguard.pipeline as pipeline
+
+    paths = [
+        os.path.join(dirpath, name)
+        for dirpath, _, names in sorted(os.walk("fixtures/projects"))
+        for name in sorted(names)
+        if name.endswith(".py")
+    ]
+    on_demand = [check_paths([p]).findings for p in paths]
+    monkeypatch.setattr(pipeline, "needed_functions", lambda index, report: None)
+    everything = [check_paths([p]).findings for p in paths]
+    assert on_demand == everything
+    assert any(on_demand)

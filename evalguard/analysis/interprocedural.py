@@ -9,6 +9,7 @@ observations are the ones the rules read.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from evalguard.analysis.flow import Context, FunctionAnalysis
 from evalguard.analysis.project import ProjectIndex
@@ -19,21 +20,35 @@ MAX_VISITS = 12
 
 
 def analyze_project(
-    index: ProjectIndex, errors: list[str] | None = None, ctx: Context | None = None
+    index: ProjectIndex,
+    errors: list[str] | None = None,
+    ctx: Context | None = None,
+    needed: frozenset[str] | None = None,
 ) -> tuple[Context, list[Forward], list[Event]]:
+    """`needed`: the functions whose results are wanted (those of the checked files when the
+    others are context, read for their summaries only). Then only they, and the functions their
+    analyses call (on demand), are analysed: a context function nothing needed calls cannot
+    change a needed one's result. None: every function."""
     ctx = ctx if ctx is not None else Context(index)
     callers: dict[str, set[str]] = {}
     results: dict[str, FunctionResult] = {}
     visits: dict[str, int] = {}
-    order = callees_first(index)
+    order = callees_first(index, needed)
     queue = deque(order)
     queued = set(order)
+
+    def demand(callee: str) -> None:
+        # Next in line: the caller is analysed again once the callee's summary is known.
+        if callee not in visits and callee not in queued:
+            queue.appendleft(callee)
+            queued.add(callee)
+
     while queue:
         key = queue.popleft()
         queued.discard(key)
         visits[key] = visits.get(key, 0) + 1
         try:
-            result = FunctionAnalysis(ctx, key, on_call=_recorder(callers, key)).run()
+            result = FunctionAnalysis(ctx, key, on_call=_recorder(callers, key, demand if needed is not None else None)).run()
         except RecursionError:
             # A pathologically deep expression: skip this function, keep the rest.
             result = FunctionResult(EMPTY_SUMMARY)
@@ -57,19 +72,58 @@ def analyze_project(
     return ctx, forwards, events
 
 
-def _recorder(callers: dict[str, set[str]], caller: str):
+def needed_functions(index: ProjectIndex, report: set[str]) -> frozenset[str] | None:
+    """The functions whose results a run reports on: those of the `report` files, and the context
+    functions that may call them, transitively (None when every module is reported on).
+
+    Callers count because results travel up: a requirement of a checked function may be broken in
+    a caller (a framework's base trainer, in the context, calling a hook the checked file
+    overrides), and what callers pass decides whether a parameter is a mode-sensitive model.
+    Plain calls are matched by resolution; method calls by name, since their receiver is not
+    known before the analysis."""
+    needed = {key for key, facts in index.function_module.items() if facts.path in report}
+    if len(needed) == len(index.functions):
+        return None
+    callers_of: dict[str, set[str]] = {}  # a function key, or ".name" for any method of that name
+    memo: dict = {}
+    for key, fn in index.functions.items():
+        if key in needed:
+            continue
+        for callee in _static_callees(index, key, memo):
+            callers_of.setdefault(callee, set()).add(key)
+        for called in fn.called_names:
+            _, dot, method = called.rpartition(".")
+            if dot:
+                callers_of.setdefault("." + method, set()).add(key)
+    stack = list(needed)
+    while stack:
+        key = stack.pop()
+        fn = index.functions[key]
+        reached = callers_of.get(key, set())
+        if fn.class_qualname is not None:
+            reached = reached | callers_of.get("." + fn.name, set())
+        for caller in reached - needed:
+            needed.add(caller)
+            stack.append(caller)
+    return frozenset(needed)
+
+
+def _recorder(callers: dict[str, set[str]], caller: str, demand: Callable[[str], None] | None):
     def record(callee: str) -> None:
         callers.setdefault(callee, set()).add(caller)
+        if demand is not None:
+            demand(callee)
 
     return record
 
 
-def callees_first(index: ProjectIndex) -> list[str]:
+def callees_first(index: ProjectIndex, starts: frozenset[str] | None = None) -> list[str]:
     """Functions ordered so that statically visible callees come before their callers (depth-first
     post-order over the names each body calls), module bodies last: most first analyses then see
     their callees' summaries already, and fewer functions need a second visit. Only the order
-    changes; the worklist still runs to the same fixpoint."""
-    keys = sorted(index.functions, key=lambda k: (k.endswith(":<module>"), k))
+    changes; the worklist still runs to the same fixpoint. `starts`: only these and the functions
+    they reach (default: all)."""
+    keys = sorted(index.functions if starts is None else starts, key=lambda k: (k.endswith(":<module>"), k))
     order: list[str] = []
     done: set[str] = set()
     memo: dict[tuple[str, str], object] = {}
