@@ -25,6 +25,9 @@ default 1: it is very slow). Every command gets stdout/stderr redirected to temp
   EG touch    as EG warm, after appending a comment line to one file in the middle of the tree
               (TOUCH below); the file's original bytes and times are restored afterwards (always),
               and the cache is re-warmed by an untimed run before the next timed one
+  EG edit     the pre-commit case: the TOUCH file alone (its imports are read as context), after a
+              real edit (a new function appended: its facts change), the tree's warm cache; the
+              edit is undone afterwards (always). Per tree only, not in the TOTAL row
   TorchFix    torchfix --select ALL TREE  (default jobs: all cores). Exit 0 and 1 are both a
               completed run (1 = some file failed to parse). TorchFix reads every file but parses
               only those whose text contains "torch"; it reports how many ("checked" in --json).
@@ -88,6 +91,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -323,6 +327,23 @@ class Tools:
             self.eg(paths, "--cache-dir", str(cache))  # re-warm
         return fill, warm, touched
 
+    def eg_edit(self, tree: Path, cache: Path, edited: Path) -> Figure:
+        """The pre-commit case: one file, edited for real (a new function: its facts change), checked
+        alone with a warm cache; its imports are context. The edit is undone after each run (always)
+        and the file's original bytes and times restored."""
+        self.eg([edited], "--cache-dir", str(cache))  # facts of its context in the cache
+        fig = Figure()
+        original, stat = edited.read_bytes(), edited.stat()
+        try:
+            for i in range(self.args.runs):
+                sep = b"" if original.endswith(b"\n") or not original else b"\n"
+                edited.write_bytes(original + sep + f"\n\ndef _evalguard_benchmark_edit_{i}_{time.time_ns()}():\n    return {i}\n".encode())
+                fig.add(self.eg([edited], "--cache-dir", str(cache)))
+        finally:
+            edited.write_bytes(original)
+            os.utime(edited, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        return fig
+
     # peers
 
     def run_torchfix(self, tree: Path) -> Figure:
@@ -451,17 +472,17 @@ def report(results: dict) -> list[dict]:
         rows.append(("TOTAL", results["total"]))
     times, mems = [], []
     for name, r in rows:
-        f = {k: (Figure(**r[k]) if r.get(k) else None) for k in ("eg_cold", "eg_warm", "eg_touch", "torchfix", "ruff")}
+        f = {k: (Figure(**r[k]) if r.get(k) else None) for k in ("eg_cold", "eg_warm", "eg_touch", "eg_edit", "torchfix", "ruff")}
         ratio, _, _ = speedup(f["torchfix"], f["eg_cold"])
         ruff_ratio = f"{f['eg_cold'].seconds / f['ruff'].seconds:.1f}x" if f["ruff"] and f["ruff"].seconds and f["eg_cold"] else "-"
         lps = f"{r['lines'] / f['eg_cold'].seconds:,.0f}" if f["eg_cold"] and f["eg_cold"].seconds else "-"
         tf = fmt_s(f["torchfix"]) + (" (sum)" if name == "TOTAL" and f["torchfix"] else "")
-        times.append([name, f"{r['files']:,}", f"{r['lines']:,}", fmt_s(f["eg_cold"]), fmt_s(f["eg_warm"]), fmt_s(f["eg_touch"]), tf, fmt_s(f["ruff"]), ratio, ruff_ratio, lps])
-        mems.append([name, *(fmt_mem(f[k]) for k in ("eg_cold", "eg_warm", "eg_touch", "torchfix", "ruff"))])
+        times.append([name, f"{r['files']:,}", f"{r['lines']:,}", fmt_s(f["eg_cold"]), fmt_s(f["eg_warm"]), fmt_s(f["eg_touch"]), fmt_s(f["eg_edit"]), tf, fmt_s(f["ruff"]), ratio, ruff_ratio, lps])
+        mems.append([name, *(fmt_mem(f[k]) for k in ("eg_cold", "eg_warm", "eg_touch", "eg_edit", "torchfix", "ruff"))])
     print("\nWall time in seconds (median; TorchFix: median of --peer-runs; '> N': killed at the timeout)")
-    print(table(times, ["tree", "files", "lines", "EG cold", "EG warm", "EG touch", "TorchFix", "ruff", "TF/EG", "EG/ruff", "EG lines/s"]))
+    print(table(times, ["tree", "files", "lines", "EG cold", "EG warm", "EG touch", "EG edit", "TorchFix", "ruff", "TF/EG", "EG/ruff", "EG lines/s"]))
     print("\nPeak memory in MB: max = largest single process (wait4 ru_maxrss) / tree = sampled sum over the process tree")
-    print(table(mems, ["tree", "EG cold", "EG warm", "EG touch", "TorchFix", "ruff"]))
+    print(table(mems, ["tree", "EG cold", "EG warm", "EG touch", "EG edit", "TorchFix", "ruff"]))
     notes = []
     for name, r in rows:
         parts = []
@@ -513,7 +534,7 @@ def targets(results: dict) -> list[dict]:
     peaks = [
         (Figure(**r[k]).peak_mb, name, k)
         for name, r in [*trees.items(), *([("TOTAL", total)] if total else [])]
-        for k in ("eg_cold", "eg_fill", "eg_warm", "eg_touch")
+        for k in ("eg_cold", "eg_fill", "eg_warm", "eg_touch", "eg_edit")
         if r.get(k)
     ]
     if peaks:
@@ -576,6 +597,8 @@ def main() -> None:
         print(f"  evalguard cold   {fmt_s(r['eg_cold'])} s", flush=True)
         r["eg_fill"], r["eg_warm"], r["eg_touch"] = tools.eg_warm([tree], CORPUS / f".cache-{name}", tree / TOUCH[name])
         print(f"  evalguard warm   {fmt_s(r['eg_warm'])} s, touched {fmt_s(r['eg_touch'])} s", flush=True)
+        r["eg_edit"] = tools.eg_edit(tree, CORPUS / f".cache-{name}", tree / TOUCH[name])
+        print(f"  evalguard edit   {fmt_s(r['eg_edit'])} s  ({TOUCH[name]} alone, edited)", flush=True)
         if not args.skip_ruff:
             r["ruff"] = tools.run_ruff([tree])
             print(f"  ruff             {fmt_s(r['ruff'])} s", flush=True)

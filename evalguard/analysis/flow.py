@@ -793,54 +793,60 @@ class FunctionAnalysis:
     # ================================================================== expressions
 
     def expr(self, node: ir.Expr | None, state: State) -> Value:
-        if node is None:
-            return NOTHING
-        if isinstance(node, ir.Name):
-            return self.read_name(node.id, state)
-        if isinstance(node, ir.Attr):
-            return self.attribute(node, state)
-        if isinstance(node, ir.Call):
-            return self.call(node, state)
-        if isinstance(node, ir.Const):
-            return _const(node.value)
-        if isinstance(node, ir.Seq):
-            elts = tuple(self.expr(e, state) for e in node.elts)
-            objs: frozenset[str] = frozenset()
-            taint: frozenset[str] = frozenset()
-            for v in elts:
-                objs |= v.objs
-                taint |= v.taint
-            return Value(objs=objs, taint=taint, elts=elts)
-        if isinstance(node, ir.Subscript):
-            base = self.expr(node.value, state)
-            self.expr(node.index, state)
-            # `models[i]`, `outputs["logits"]`: an element of the container.
-            return Value(objs=base.objs if base.sym is None else frozenset(), taint=base.taint)
-        if isinstance(node, ir.Starred):
-            return self.expr(node.value, state)
-        if isinstance(node, ir.IfExp):
-            self.expr(node.test, state)
-            a = state.copy()
-            b = state.copy()
-            va = self.expr(node.body, a)
-            vb = self.expr(node.orelse, b)
-            merged = self.join_branches(state, [a, b])
-            _replace_state(state, merged)
-            return va.join(vb)
-        if isinstance(node, ir.Not):
-            inner = self.expr(node.operand, state)
-            return Value(taint=inner.taint)
-        if isinstance(node, ir.FuncRef):
-            return Value(sym=Symbol("function", func_key(self.module, node.qualname)))
-        if isinstance(node, ir.Other):
-            taint: frozenset[str] = frozenset()
-            for child in node.children:
-                v = self.expr(child, state)
-                if v.taint:
-                    self._mark_used(v)
-                taint |= v.taint
-            return Value(taint=taint)
-        return NOTHING
+        # One dict lookup on the exact node type (IR classes have no subclasses) instead of a
+        # chain of isinstance tests: this runs for every sub-expression of every analysis.
+        handler = _EXPR_HANDLERS.get(type(node))
+        return handler(self, node, state) if handler is not None else NOTHING
+
+    def _name(self, node: ir.Name, state: State) -> Value:
+        return self.read_name(node.id, state)
+
+    def _constant(self, node: ir.Const, state: State) -> Value:
+        return _const(node.value)
+
+    def _seq(self, node: ir.Seq, state: State) -> Value:
+        elts = tuple(self.expr(e, state) for e in node.elts)
+        objs: frozenset[str] = frozenset()
+        taint: frozenset[str] = frozenset()
+        for v in elts:
+            objs |= v.objs
+            taint |= v.taint
+        return Value(objs=objs, taint=taint, elts=elts)
+
+    def _subscript(self, node: ir.Subscript, state: State) -> Value:
+        base = self.expr(node.value, state)
+        self.expr(node.index, state)
+        # `models[i]`, `outputs["logits"]`: an element of the container.
+        return Value(objs=base.objs if base.sym is None else frozenset(), taint=base.taint)
+
+    def _starred(self, node: ir.Starred, state: State) -> Value:
+        return self.expr(node.value, state)
+
+    def _ifexp(self, node: ir.IfExp, state: State) -> Value:
+        self.expr(node.test, state)
+        a = state.copy()
+        b = state.copy()
+        va = self.expr(node.body, a)
+        vb = self.expr(node.orelse, b)
+        merged = self.join_branches(state, [a, b])
+        _replace_state(state, merged)
+        return va.join(vb)
+
+    def _not(self, node: ir.Not, state: State) -> Value:
+        inner = self.expr(node.operand, state)
+        return Value(taint=inner.taint)
+
+    def _funcref(self, node: ir.FuncRef, state: State) -> Value:
+        return Value(sym=Symbol("function", func_key(self.module, node.qualname)))
+
+    def _other(self, node: ir.Other, state: State) -> Value:
+        taint: frozenset[str] = frozenset()
+        for child in node.children:
+            v = self.expr(child, state)
+            if v.taint:
+                self._mark_used(v)
+            taint |= v.taint
+        return Value(taint=taint)
 
     def attribute(self, node: ir.Attr, state: State) -> Value:
         base = self.expr(node.value, state)
@@ -1853,6 +1859,21 @@ class FunctionAnalysis:
             if key.startswith("G:") and value.objs != frozenset({f"E:{key}"}) and value.objs:
                 out.append((key, tuple(sorted(value.objs))))
         return tuple(out)
+
+
+_EXPR_HANDLERS = {
+    ir.Name: FunctionAnalysis._name,
+    ir.Attr: FunctionAnalysis.attribute,
+    ir.Call: FunctionAnalysis.call,
+    ir.Const: FunctionAnalysis._constant,
+    ir.Seq: FunctionAnalysis._seq,
+    ir.Subscript: FunctionAnalysis._subscript,
+    ir.Starred: FunctionAnalysis._starred,
+    ir.IfExp: FunctionAnalysis._ifexp,
+    ir.Not: FunctionAnalysis._not,
+    ir.FuncRef: FunctionAnalysis._funcref,
+    ir.Other: FunctionAnalysis._other,
+}
 
 
 # ====================================================================== module-level helpers
