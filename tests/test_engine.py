@@ -1263,3 +1263,93 @@ def test_checker_never_executes_analysed_code(tmp_path, monkeypatch):
     assert not marker.exists()
     probes = {"evalguard_probe_script", "evalguard_probe_pkg", "evalguard_probe_pkg.models", "setup", "train"}
     assert not probes & (set(sys.modules) - before)
+
+
+# ============================================================ methods of objects passed as parameters
+
+HOOKS = NET + '''
+class LogAccuracy:
+    def __init__(self, loader):
+        self.loader = loader
+
+    def after_epoch(self, model):
+        model.eval()
+        with torch.no_grad():
+            return [model(x) for x in self.loader]
+
+
+class LogAccuracyRestoring(LogAccuracy):
+    def after_epoch(self, model):
+        scores = super().after_epoch(model)
+        model.train()
+        return scores
+
+
+class SaveWeights:
+    def after_epoch(self, model):
+        torch.save(model.state_dict(), "last.pt")
+
+
+def fit(model, loader, opt, hooks, epochs):
+    model.train()
+    for epoch in range(epochs):
+        for x, y in loader:
+            loss = F.cross_entropy(model(x), y){marker}
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        for hook in hooks:
+            hook.after_epoch(model)
+
+
+def main(loader):
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    fit(model, loader, opt, [{hook}(loader), SaveWeights()], 10)
+'''
+
+
+@pytest.mark.parametrize(
+    "hook, marker",
+    [("LogAccuracy", "  # expect: EG001"), ("LogAccuracyRestoring", "")],
+)
+def test_methods_of_objects_callers_pass_are_followed(tmp_path, hook, marker):
+    # `hook.after_epoch(model)` runs LogAccuracy's or SaveWeights' method, whichever was passed:
+    # an eval() there without a train() after it leaves the next epoch in eval mode.
+    text = HOOKS.format(hook=hook, marker=marker)
+    assert analyse(tmp_path, text) == expected(text)
+
+
+STRATEGIES = NET + '''
+class TrainPhase:
+    def start(self, model):
+        model.train()
+
+
+class EvalPhase:
+    def start(self, model):
+        model.eval()
+
+
+def run_phase(model, loader, phase, opt=None):
+    phase.start(model)
+    for x, y in loader:
+        loss = F.cross_entropy(model(x), y)
+        if opt is not None:
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+
+def main(loader):
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(10):
+        run_phase(model, loader, TrainPhase(), opt)
+        run_phase(model, loader, EvalPhase())
+'''
+
+
+def test_strategies_passed_that_pull_the_mode_opposite_ways_are_not_joined(tmp_path):
+    # Either phase.start() may run: joining them would put the training branch "maybe in eval".
+    assert analyse(tmp_path, STRATEGIES) == set()

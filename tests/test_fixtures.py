@@ -14,9 +14,7 @@ PROJECTS = sorted(p for p in (FIXTURES / "projects").iterdir() if p.is_dir())
 
 # Real bugs the static analysis does not see yet (documented limits). Strict: if one starts being
 # found, the test fails and the entry must go.
-KNOWN_MISSES = {
-    "var_callbacks_crossfile_bug": "methods of objects passed in as parameters are not resolved",
-}
+KNOWN_MISSES: dict[str, str] = {}
 
 
 def _known_miss(path):

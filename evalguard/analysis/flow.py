@@ -188,10 +188,29 @@ class Context:
         self.alloc_classes: dict[str, str] = {}
         # (function key, parameter) -> objects callers pass for it (to judge mode sensitivity).
         self.param_objects: dict[tuple[str, str], set[str]] = {}
+        # (function, parameter) pairs whose passed objects that function's analysis read (to
+        # resolve a method on the parameter), and the functions to analyse again because their
+        # callers have passed more since.
+        self.watched_params: set[tuple[str, str]] = set()
+        self.stale: set[str] = set()
         self.summaries: dict[str, Summary] = {}
 
     def summary(self, key: str) -> Summary:
         return self.summaries.get(key, EMPTY_SUMMARY)
+
+    def pass_objects(self, key: str, param: str, objs: frozenset[str]) -> None:
+        """A caller passes these objects for `param` of function `key`."""
+        seen = self.param_objects.setdefault((key, param), set())
+        if len(seen) < 64 and not objs <= seen:
+            seen |= objs
+            if (key, param) in self.watched_params:
+                self.stale.add(key)
+
+    def passed_objects(self, key: str, param: str) -> set[str]:
+        """What callers pass for `param` of function `key` so far, read by that function's own
+        analysis: it is analysed again if that grows."""
+        self.watched_params.add((key, param))
+        return self.param_objects.get((key, param), set())
 
     def class_info(self, class_key: str, label: str, weights: bool = False) -> ObjInfo:
         is_module, sensitive = self.index.class_props(class_key)
@@ -956,19 +975,13 @@ class FunctionAnalysis:
             self.ctx.index.functions[target], meth
         )):
             args, kwargs = self.eval_args(node, state)
-            overrides = self._overrides(recv, meth, target)
-            if not overrides:
-                return self.call_project(node, target, args, kwargs, recv, state)
-            # `self.evaluate()` in a base class: any subclass override may run. Join them all.
-            outcomes = []
-            for candidate in (target, *overrides):
-                branch = state.copy()
-                outcomes.append((branch, self.call_project(node, candidate, args, kwargs, recv, branch)))
-            _replace_state(state, _join_all([b for b, _ in outcomes]))
-            result = outcomes[0][1]
-            for _, value in outcomes[1:]:
-                result = result.join(value)
-            return result
+            # `self.evaluate()` in a base class: any subclass override may run.
+            return self._call_any(node, [target, *self._overrides(recv, meth, target)], args, kwargs, recv, state)
+        if target is None and not is_mode_call:
+            passed = self._passed_methods(recv, meth)
+            if passed:
+                args, kwargs = self.eval_args(node, state)
+                return self._call_any(node, passed, args, kwargs, recv, state)
         if is_mode_call and recv.objs and self._may_be_module(recv):
             return self.mode_call(node, meth, recv, state)
         args, kwargs = self.eval_args(node, state)
@@ -1092,6 +1105,55 @@ class FunctionAnalysis:
         # With several overrides (TrainEpoch/ValidEpoch), joining them would mix one subclass's
         # train() with another's inference; only a single override is followed.
         return out if len(out) == 1 else []
+
+    def _call_any(
+        self, node: ir.Call, targets: list[str], args: list[Value], kwargs: dict[str, Value], recv: Value, state: State
+    ) -> Value:
+        """One of these methods runs: the join of what each would do."""
+        if len(targets) == 1:
+            return self.call_project(node, targets[0], args, kwargs, recv, state)
+        outcomes = []
+        for candidate in targets:
+            branch = state.copy()
+            outcomes.append((branch, self.call_project(node, candidate, args, kwargs, recv, branch)))
+        _replace_state(state, _join_all([b for b, _ in outcomes]))
+        result = outcomes[0][1]
+        for _, value in outcomes[1:]:
+            result = result.join(value)
+        return result
+
+    def _passed_methods(self, recv: Value, meth: str) -> list[str]:
+        """`cb.on_epoch_end(model)` where `cb` comes from a parameter (callbacks, hooks,
+        strategies): the methods of the project objects the callers pass for it. Nothing when any
+        passed object is of no known project class, or when the candidates pull the mode opposite
+        ways (a train and an eval strategy: joining them would mix the two)."""
+        if len(recv.objs) != 1 or meth not in self.ctx.index.method_names():
+            return []
+        (obj,) = recv.objs
+        param = obj[2:]
+        if not obj.startswith("E:") or param in ("self", "cls") or all(p.name != param for p in self.fn.params):
+            return []
+        passed = self.ctx.passed_objects(self.key, param)
+        targets: list[str] = []
+        for passed_obj in sorted(passed):
+            class_key = self.ctx.alloc_classes.get(passed_obj)
+            target = self.ctx.index.find_method(class_key, meth) if class_key is not None else None
+            if target is None:
+                return []
+            if target not in targets:
+                targets.append(target)
+        pulls = []
+        for target in targets:
+            if self.on_call is not None:
+                self.on_call(target)  # analysed again when a candidate's summary changes
+            kinds: set[str] = set()
+            for _, mode in self.ctx.summary(target).effects:
+                kinds |= mode.kinds() & {M.TRAIN, M.EVAL}
+            pulls.append(kinds)
+        for i, a in enumerate(pulls):
+            if M.TRAIN in a and any(M.EVAL in b for j, b in enumerate(pulls) if j != i):
+                return []
+        return targets
 
     def _class_of(self, obj: str) -> str | None:
         if obj == "E:self" and self.fn.class_qualname is not None and self.fn.kind == "instance":
@@ -1251,9 +1313,7 @@ class FunctionAnalysis:
         bound = _bind(fn, args, kwargs, recv, node.has_star)
         for name, value in bound.items():
             if value.objs:
-                seen = self.ctx.param_objects.setdefault((key, name), set())
-                if len(seen) < 64:
-                    seen |= value.objs
+                self.ctx.pass_objects(key, name, value.objs)
         self._mark_used_all([*args, *kwargs.values()])
         result = self.apply_summary(node, key, fn, summary, bound, state)
         if summary.forwards_self and recv is not None and recv.objs and fn.name not in K.MODULE_API_METHODS:

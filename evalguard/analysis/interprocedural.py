@@ -58,12 +58,15 @@ def analyze_project(
                 errors.append(f"EG000 internal error in {path}: while analysing {key}: {exc!r}, please report")
             result = FunctionResult(EMPTY_SUMMARY)
         results[key] = result
+        again = set(ctx.stale)  # callers passed new objects for a parameter they resolve methods on
+        ctx.stale.clear()
         if result.summary != ctx.summaries.get(key):
             ctx.summaries[key] = result.summary
-            for caller in sorted(callers.get(key, ())):
-                if caller not in queued and visits.get(caller, 0) < MAX_VISITS:
-                    queue.append(caller)
-                    queued.add(caller)
+            again |= callers.get(key, set())
+        for other in sorted(again):
+            if other not in queued and visits.get(other, 0) < MAX_VISITS:
+                queue.append(other)
+                queued.add(other)
     forwards: list[Forward] = []
     events: list[Event] = []
     for key in sorted(results):

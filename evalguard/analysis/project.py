@@ -80,6 +80,7 @@ class ProjectIndex:
         self._mro_cache: dict[str, list[str]] = {}
         self._method_cache: dict[tuple[str, str], str | None] = {}
         self._subclass_cache: dict[str, list[str]] = {}
+        self._method_names: frozenset[str] | None = None
 
     # ------------------------------------------------------------------ modules and imports
 
@@ -309,6 +310,12 @@ class ProjectIndex:
                 stack.extend(self._subclasses.get(key, ()))
         self._subclass_cache[class_key] = sorted(out)
         return self._subclass_cache[class_key]
+
+    def method_names(self) -> frozenset[str]:
+        """Every method name some project class defines."""
+        if self._method_names is None:
+            self._method_names = frozenset(name for cls in self.classes.values() for name, _ in cls.methods)
+        return self._method_names
 
     def find_method(self, class_key: str, name: str) -> str | None:
         key = (class_key, name)
