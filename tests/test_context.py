@@ -34,7 +34,7 @@ def test_correct_project_stays_clean_file_by_file(in_root):
 
 def _analysed_functions(monkeypatch) -> list[str]:
     """Record every function analysis of the runs that follow."""
-    import evalguard.analysis.interprocedural as interprocedural
+    from evalguard.analysis import interprocedural
 
     analysed: list[str] = []
     real = interprocedural.FunctionAnalysis
@@ -116,7 +116,7 @@ def test_a_context_function_calling_the_checked_file_still_counts(tmp_path):
 def test_analysing_on_demand_changes_no_single_file_result(in_root, monkeypatch):
     """Each file of every fixture project checked alone: the same findings as when every context
     function is analysed."""
-    import evalguard.pipeline as pipeline
+    from evalguard import pipeline
 
     paths = [
         os.path.join(dirpath, name)

@@ -82,12 +82,15 @@ def needed_functions(index: ProjectIndex, report: set[str]) -> frozenset[str] | 
     Callers count because results travel up: a requirement of a checked function may be broken in
     a caller (a framework's base trainer, in the context, calling a hook the checked file
     overrides), and what callers pass decides whether a parameter is a mode-sensitive model.
-    Plain calls are matched by resolution; method calls by name, since their receiver is not
-    known before the analysis."""
+    Plain calls are matched by resolution. Method calls are matched by name, since their receiver
+    is not known before the analysis: on a local object (a parameter: any object may come in)
+    whatever the class, on `self` within the same class hierarchy."""
     needed = {key for key, facts in index.function_module.items() if facts.path in report}
     if len(needed) == len(index.functions):
         return None
-    callers_of: dict[str, set[str]] = {}  # a function key, or ".name" for any method of that name
+    callers_of: dict[str, set[str]] = {}  # function key -> callers
+    by_method_name: dict[str, set[str]] = {}  # "name" -> callers of `obj.name()` on a local object
+    by_self_method: dict[str, set[str]] = {}  # "name" -> callers of `self.name()`
     memo: dict = {}
     for key, fn in index.functions.items():
         if key in needed:
@@ -95,20 +98,39 @@ def needed_functions(index: ProjectIndex, report: set[str]) -> frozenset[str] | 
         for callee in _static_callees(index, key, memo):
             callers_of.setdefault(callee, set()).add(key)
         for called in fn.called_names:
-            _, dot, method = called.rpartition(".")
-            if dot:
-                callers_of.setdefault("." + method, set()).add(key)
+            head, dot, _ = called.partition(".")
+            name = called.rpartition(".")[2]
+            if called.count(".") == 1 and head == "self" and fn.class_qualname is not None:
+                by_self_method.setdefault(name, set()).add(key)
+            elif dot and (head == "self" or head in fn.local_names):
+                # Not on a module, an import or a global (`LOGGER.info()`): those resolve statically.
+                by_method_name.setdefault(name, set()).add(key)
     stack = list(needed)
     while stack:
         key = stack.pop()
         fn = index.functions[key]
         reached = callers_of.get(key, set())
         if fn.class_qualname is not None:
-            reached = reached | callers_of.get("." + fn.name, set())
+            reached = reached | by_method_name.get(fn.name, set())
+            family = _class_family(index, index.function_module[key].module_name, fn.class_qualname)
+            reached |= {c for c in by_self_method.get(fn.name, ()) if _class_key(index, c) in family}
         for caller in reached - needed:
             needed.add(caller)
             stack.append(caller)
     return frozenset(needed)
+
+
+def _class_key(index: ProjectIndex, key: str) -> str | None:
+    fn = index.functions[key]
+    return f"{index.function_module[key].module_name}:{fn.class_qualname}" if fn.class_qualname else None
+
+
+def _class_family(index: ProjectIndex, module: str, class_qualname: str) -> set[str]:
+    """A class, its project bases and its project subclasses: where `self.name()` may run its method."""
+    class_key = f"{module}:{class_qualname}"
+    if class_key not in index.classes:
+        return {class_key}
+    return {class_key, *index.mro(class_key), *index.subclasses(class_key)}
 
 
 def _recorder(callers: dict[str, set[str]], caller: str, demand: Callable[[str], None] | None):

@@ -36,7 +36,7 @@ def imported_files(
         key = (binding.level, binding.module, binding.name, where)
         found = memo.get(key)
         if found is None:
-            found = memo[key] = [(p, r) for p, r in _candidates(binding, abspath, roots) if _is_file(p, memo)]
+            found = memo[key] = [(p, r) for p, r in _candidates(binding, abspath, roots, memo) if _is_file(p, memo)]
         for path, root in found:
             if known is not None and path in known:
                 continue
@@ -52,13 +52,16 @@ def _is_file(path: str, memo: dict) -> bool:
     return hit
 
 
-def _candidates(binding: ImportBinding, abspath: str, roots: tuple[str, ...]):
+def _candidates(binding: ImportBinding, abspath: str, roots: tuple[str, ...], memo: dict):
     if binding.level:
         base = os.path.dirname(abspath)
         for _ in range(binding.level - 1):
             base = os.path.dirname(base)
         parts = binding.module.split(".") if binding.module else []
-        bases = [(os.path.join(base, *parts), import_root(base))]
+        root = memo.get(("root", base))
+        if root is None:
+            root = memo[("root", base)] = import_root(base)  # climbing packages: stat calls
+        bases = [(os.path.join(base, *parts), root)]
     else:
         parts = binding.module.split(".")
         bases = [(os.path.join(root, *parts), root) for root in roots]
