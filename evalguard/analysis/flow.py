@@ -186,7 +186,8 @@ class Context:
         self.allocs: dict[str, ObjInfo] = {}
         # Allocation id -> project class key, for method resolution on constructed objects.
         self.alloc_classes: dict[str, str] = {}
-        # (function key, parameter) -> objects callers pass for it (to judge mode sensitivity).
+        # (function key, parameter) -> objects callers pass for it (to judge mode sensitivity, and
+        # to resolve methods called on the parameter).
         self.param_objects: dict[tuple[str, str], set[str]] = {}
         # (function, parameter) pairs whose passed objects that function's analysis read (to
         # resolve a method on the parameter), and the functions to analyse again because their
@@ -901,16 +902,10 @@ class FunctionAnalysis:
         if callee.sym is not None:
             return self.call_symbol(node, callee.sym, state, None, callee.partial)
         if callee.alts:
-            # One of several functions runs: join what each would do.
-            outcomes = []
-            for sym in callee.alts:
-                branch = state.copy()
-                outcomes.append((branch, self.call_symbol(node, sym, branch, None)))
-            _replace_state(state, _join_all([b for b, _ in outcomes]))
-            result = outcomes[0][1]
-            for _, value in outcomes[1:]:
-                result = result.join(value)
-            return result
+            # One of several functions runs.
+            return self._one_of(
+                state, [lambda branch, sym=sym: self.call_symbol(node, sym, branch, None) for sym in callee.alts]
+            )
         if isinstance(func, ir.Call) and self.fn.name == "forward" and self.in_module_class:
             built = self._qualify(func.func) or ""
             if K.torch_nn_class(built) in K.DROPOUT_CLASSES:
@@ -1109,13 +1104,20 @@ class FunctionAnalysis:
     def _call_any(
         self, node: ir.Call, targets: list[str], args: list[Value], kwargs: dict[str, Value], recv: Value, state: State
     ) -> Value:
-        """One of these methods runs: the join of what each would do."""
+        """One of these methods runs."""
         if len(targets) == 1:
             return self.call_project(node, targets[0], args, kwargs, recv, state)
+        return self._one_of(
+            state, [lambda branch, t=t: self.call_project(node, t, args, kwargs, recv, branch) for t in targets]
+        )
+
+    @staticmethod
+    def _one_of(state: State, calls: list[Callable[[State], Value]]) -> Value:
+        """One of these calls runs: the join of what each would do, each from a copy of `state`."""
         outcomes = []
-        for candidate in targets:
+        for call in calls:
             branch = state.copy()
-            outcomes.append((branch, self.call_project(node, candidate, args, kwargs, recv, branch)))
+            outcomes.append((branch, call(branch)))
         _replace_state(state, _join_all([b for b, _ in outcomes]))
         result = outcomes[0][1]
         for _, value in outcomes[1:]:

@@ -48,7 +48,8 @@ def analyze_project(
         queued.discard(key)
         visits[key] = visits.get(key, 0) + 1
         try:
-            result = FunctionAnalysis(ctx, key, on_call=_recorder(callers, key, demand if needed is not None else None)).run()
+            on_call = _recorder(callers, key, demand if needed is not None else None)
+            result = FunctionAnalysis(ctx, key, on_call=on_call).run()
         except RecursionError:
             # A pathologically deep expression: skip this function, keep the rest.
             result = FunctionResult(EMPTY_SUMMARY)
