@@ -6,6 +6,7 @@ Names here are fully qualified (`torch.nn.Dropout`), as produced by import resol
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # torch.nn classes whose behaviour depends on train/eval.
 SENSITIVE_TORCH_NN = frozenset(
@@ -210,6 +211,7 @@ def _words(name: str) -> list[str]:
     return [w for w in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", name.lower()) if w]
 
 
+@lru_cache(maxsize=1 << 14)
 def is_evaluation_name(name: str) -> bool:
     """`evaluate`, `run_validation`, `test_epoch`, `predict`: functions meant for inference."""
     return any(word.startswith(_EVAL_WORDS) for word in _words(name))
@@ -221,6 +223,7 @@ def is_test_file(path: str) -> bool:
     return base.startswith("test_") or base.endswith("_test.py") or base == "conftest.py"
 
 
+@lru_cache(maxsize=1 << 14)
 def may_change_mode(name: str) -> bool:
     """An unresolved call with this name, handed a model, may switch its mode (stay unsure after)."""
     return any(word.startswith(_MODE_CHANGING_WORDS) for word in _words(name))

@@ -75,6 +75,7 @@ class ProjectIndex:
         self._find_module_cache: dict[tuple[str, str], str | None] = {}
         self._import_cache: dict[tuple[ImportBinding, str], Symbol] = {}
         self._member_cache: dict[tuple[str, str], Symbol | None] = {}
+        self._global_cache: dict[tuple[str, str], Symbol | None] = {}
         self._member_pending: set[tuple[str, str]] = set()
         self._bases_cache: dict[str, list[Symbol]] = {}
         self._mro_cache: dict[str, list[str]] = {}
@@ -208,12 +209,14 @@ class ProjectIndex:
 
     def lookup_global(self, module: str, name: str) -> Symbol | None:
         """A free name in `module`: definition, import, module variable or builtin."""
+        key = (module, name)
+        if key in self._global_cache:  # read for every free name of every function: one lookup
+            return self._global_cache[key]
         sym = self.module_member(module, name)
-        if sym is not None:
-            return sym
-        if name in BUILTIN_NAMES:
-            return Symbol("builtin", name)
-        return None
+        if sym is None and name in BUILTIN_NAMES:
+            sym = Symbol("builtin", name)
+        self._global_cache[key] = sym
+        return sym
 
     def resolve_dotted(self, sym: Symbol, attrs: list[str]) -> Symbol:
         """Follow `.attr` steps from a symbol (module members, external dotted names)."""
