@@ -1,9 +1,11 @@
 """Whole-project analysis: function summaries to a fixpoint over the call graph.
 
 Every function is analysed once; when a callee's summary changes, its callers are analysed again
-(a worklist), so effects and requirements travel across functions and files until nothing
-changes. Each function's last analysis used the final summaries of its callees, so its forward
-observations are the ones the rules read.
+(a worklist), and so is a function whose callers pass new objects for a parameter it calls
+methods on; effects and requirements travel across functions and files until nothing changes.
+Each function's last analysis used the final summaries of its callees, so its forward
+observations are the ones the rules read. When only some files are reported on (the others are
+context), only what they need is analysed: see `needed_functions`.
 """
 
 from __future__ import annotations
