@@ -109,10 +109,10 @@ class State:
         self.unfrozen: frozenset[tuple[str, Loc, Origin, str]] = frozenset()
 
     def copy(self) -> "State":
-        s = State()
-        s.vars = dict(self.vars)
-        s.fields = dict(self.fields)
-        s.modes = dict(self.modes)
+        s = State.__new__(State)  # every slot is set below: no empty dicts built to be replaced
+        s.vars = self.vars.copy()
+        s.fields = self.fields.copy()
+        s.modes = self.modes.copy()
         s.loaded = self.loaded
         s.optimized = self.optimized
         s.stepped = self.stepped
