@@ -1353,3 +1353,41 @@ def main(loader):
 def test_strategies_passed_that_pull_the_mode_opposite_ways_are_not_joined(tmp_path):
     # Either phase.start() may run: joining them would put the training branch "maybe in eval".
     assert analyse(tmp_path, STRATEGIES) == set()
+
+
+RECURSIVE_MAP = '''\
+def map_dict(fn, tree):
+    return {k: map_dict(fn, v) if isinstance(v, dict) else map_tree(fn, v) for k, v in tree.items()}
+
+
+def map_tree(fn, tree):
+    if isinstance(tree, dict):
+        return map_dict(fn, tree)
+    if isinstance(tree, (list, tuple)):
+        return [map_tree(fn, t) for t in tree]
+    return fn(tree)
+
+
+def embed_all(model, batches):
+    return map_tree(model, batches)
+'''
+
+
+def test_mutual_recursion_settles_before_the_visit_cap(tmp_path, monkeypatch):
+    # A forward inside mutually recursive helpers: each round of the fixpoint used to prepend
+    # the same call sites to the requirement's call chain again, until the visit cap stopped it.
+    from collections import Counter
+
+    from evalguard.analysis import interprocedural
+
+    visits: Counter[str] = Counter()
+    real = interprocedural.FunctionAnalysis
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def run(self):
+            visits[self.key] += 1
+            return super().run()
+
+    monkeypatch.setattr(interprocedural, "FunctionAnalysis", Counting)
+    assert analyse(tmp_path, RECURSIVE_MAP) == set()
+    assert max(visits.values()) < interprocedural.MAX_VISITS // 2, visits

@@ -1483,7 +1483,10 @@ class FunctionAnalysis:
         fid = f"{req.fid}@{self.path}:{node.loc.line}:{node.loc.col}"
         mode = self.mode_of_all(pre, objs)
         loop = self.loop_stack[-1] if self.loop_stack else None
-        via = ((callee, self.path, node.loc.line), *req.via)
+        step = (callee, self.path, node.loc.line)
+        # Through recursion the chain comes round to this call again: keep the path without the
+        # cycle, or each round of the fixpoint would lengthen it and never settle.
+        via = (step, *req.via[req.via.index(step) + 1 :]) if step in req.via else (step, *req.via)
         existing = self.forwards.get(fid)
         if existing is not None:
             existing.mode = existing.mode.join(mode)
