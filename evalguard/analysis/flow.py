@@ -2172,6 +2172,3 @@ def _nonzero(value: Value | None) -> bool:
         return bool(value.const)
     return True
 
-
-def _label_of(value: Value) -> str | None:
-    return None

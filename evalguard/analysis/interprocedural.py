@@ -61,8 +61,7 @@ def analyze_project(
                 errors.append(f"EG000 internal error in {path}: while analysing {key}: {exc!r}, please report")
             result = FunctionResult(EMPTY_SUMMARY)
         results[key] = result
-        again = set(ctx.stale)  # callers passed new objects for a parameter they resolve methods on
-        ctx.stale.clear()
+        again, ctx.stale = ctx.stale, set()  # callers passed new objects for a parameter they resolve methods on
         if result.summary != ctx.summaries.get(key):
             ctx.summaries[key] = result.summary
             again |= callers.get(key, set())
@@ -108,14 +107,18 @@ def needed_functions(index: ProjectIndex, report: set[str]) -> frozenset[str] | 
             elif dot and (head == "self" or head in fn.local_names):
                 # Not on a module, an import or a global (`LOGGER.info()`): those resolve statically.
                 by_method_name.setdefault(name, set()).add(key)
+    families: dict[str, set[str]] = {}
     stack = list(needed)
     while stack:
         key = stack.pop()
         fn = index.functions[key]
         reached = callers_of.get(key, set())
-        if fn.class_qualname is not None:
+        class_key = _class_key(index, key)
+        if class_key is not None:
             reached = reached | by_method_name.get(fn.name, set())
-            family = _class_family(index, index.function_module[key].module_name, fn.class_qualname)
+            if class_key not in families:
+                families[class_key] = _class_family(index, class_key)
+            family = families[class_key]
             reached |= {c for c in by_self_method.get(fn.name, ()) if _class_key(index, c) in family}
         for caller in reached - needed:
             needed.add(caller)
@@ -124,13 +127,13 @@ def needed_functions(index: ProjectIndex, report: set[str]) -> frozenset[str] | 
 
 
 def _class_key(index: ProjectIndex, key: str) -> str | None:
+    """The class a method belongs to (None for a plain function)."""
     fn = index.functions[key]
     return f"{index.function_module[key].module_name}:{fn.class_qualname}" if fn.class_qualname else None
 
 
-def _class_family(index: ProjectIndex, module: str, class_qualname: str) -> set[str]:
+def _class_family(index: ProjectIndex, class_key: str) -> set[str]:
     """A class, its project bases and its project subclasses: where `self.name()` may run its method."""
-    class_key = f"{module}:{class_qualname}"
     if class_key not in index.classes:
         return {class_key}
     return {class_key, *index.mro(class_key), *index.subclasses(class_key)}
@@ -177,7 +180,7 @@ def callees_first(index: ProjectIndex, starts: frozenset[str] | None = None) -> 
 def _static_callees(index: ProjectIndex, key: str, memo: dict) -> list[str]:
     fn = index.functions[key]
     facts = index.function_module[key]
-    class_key = f"{facts.module_name}:{fn.class_qualname}" if fn.class_qualname else None
+    class_key = _class_key(index, key)
     out: list[str] = []
     for name in sorted(fn.called_names):
         head, _, rest = name.partition(".")
