@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from evalguard.analysis.flow import Context, forget_roots
-from evalguard.analysis.interprocedural import analyze_project, needed_functions
+from evalguard.analysis.interprocedural import CallerGraph, analyze_project, needed_functions, relevant_functions
 from evalguard.analysis.project import ProjectIndex
 from evalguard.cache import Cache, content_hash, digest
 from evalguard.checks.registry import EVENT_RULES, FORWARD_RULES
@@ -86,10 +86,13 @@ def check_files(
     on_file: Callable[[], None] | None = None,
     cache: Cache | None = None,
     jobs: int = 1,
+    prefilter: bool = True,
 ) -> CheckResult:
     """Check these files; `overrides` gives in-memory text for some paths (fix verification);
     `on_file` is called after each file is read (progress); `cache` reuses per-file facts and
-    whole-run results; `jobs` processes parse uncached files (this one and `jobs - 1` workers)."""
+    whole-run results; `jobs` processes parse uncached files (this one and `jobs - 1` workers);
+    `prefilter`: see `check_modules` (results are the same either way, so it is not part of the
+    cache key)."""
     files = list(files)
     options = options or AnalysisOptions()
     if overrides:
@@ -134,7 +137,9 @@ def check_files(
     python_files = [f for f in files if not f.path.endswith(".ipynb")]
     context, context_inputs = context_modules(python_files, modules, cache, jobs)
     _freeze_parsed()
-    result = check_modules(modules + context, enabled, report={m.path for m in modules}, options=options)
+    result = check_modules(
+        modules + context, enabled, report={m.path for m in modules}, options=options, prefilter=prefilter
+    )
     if notebooks:
         result.findings = sorted(
             (_to_cells(f, notebooks) for f in result.findings),
@@ -479,13 +484,29 @@ def facts_from_source_failure(path: str, module_name: str, message: str | None) 
     return ModuleFacts(path, module_name, (), (), (), frozenset(), failure)
 
 
+def _needed(
+    index: ProjectIndex, report: set[str] | None, prefilter: bool
+) -> tuple[frozenset[str] | None, CallerGraph | None]:
+    """The functions to analyse (None: all): those that may lead to a finding (prefilter), and of
+    those, when only some files are reported on, the ones that may lead to a finding there."""
+    graph = CallerGraph(index) if prefilter or report is not None else None
+    needed = relevant_functions(index, graph) if prefilter else None
+    wanted = needed_functions(index, report, graph) if report is not None else None
+    if needed is None or wanted is None:
+        return (wanted if needed is None else needed), graph
+    return needed & wanted, graph
+
+
 def check_modules(
     modules: list[ModuleFacts],
     enabled: frozenset[str] | None = None,
     report: set[str] | None = None,
     options: AnalysisOptions | None = None,
+    prefilter: bool = True,
 ) -> CheckResult:
-    """Analyse these modules together; report findings in `report` paths only (default: all)."""
+    """Analyse these modules together; report findings in `report` paths only (default: all).
+    `prefilter`: skip the functions that cannot change a finding (see `analysis.relevance`); off
+    only to check that it changes nothing."""
     findings: list[Finding] = []
     errors: list[str] = []
     for facts in modules:
@@ -496,11 +517,13 @@ def check_modules(
             )
     index = ProjectIndex(modules)
     options = options or AnalysisOptions()
+    needed, graph = _needed(index, report, prefilter)
     ctx, forwards, events = analyze_project(
         index,
         errors,
         Context(index, frozenset(options.model_names), frozenset(options.mode_owning)),
-        needed_functions(index, report) if report is not None else None,
+        needed,
+        graph,
     )
     seen: set[tuple[str, int, int, str]] = set()
     for event in sorted(events, key=lambda e: (e.path, e.loc.line, e.loc.col, e.kind)):

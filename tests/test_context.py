@@ -125,7 +125,8 @@ def test_analysing_on_demand_changes_no_single_file_result(in_root, monkeypatch)
         if name.endswith(".py")
     ]
     on_demand = [check_paths([p]).findings for p in paths]
-    monkeypatch.setattr(pipeline, "needed_functions", lambda index, report: None)
+    # Neither on demand nor prefiltered: every function of the file and its context.
+    monkeypatch.setattr(pipeline, "_needed", lambda index, report, prefilter: (None, None))
     everything = [check_paths([p]).findings for p in paths]
     assert on_demand == everything
     assert any(on_demand)

@@ -1356,6 +1356,9 @@ def test_strategies_passed_that_pull_the_mode_opposite_ways_are_not_joined(tmp_p
 
 
 RECURSIVE_MAP = '''\
+import torch
+
+
 def map_dict(fn, tree):
     return {k: map_dict(fn, v) if isinstance(v, dict) else map_tree(fn, v) for k, v in tree.items()}
 
@@ -1369,7 +1372,8 @@ def map_tree(fn, tree):
 
 
 def embed_all(model, batches):
-    return map_tree(model, batches)
+    with torch.no_grad():
+        return map_tree(model, batches)
 '''
 
 

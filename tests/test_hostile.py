@@ -183,7 +183,7 @@ def test_internal_error_in_one_function_is_reported_and_the_rest_still_checked(t
     from evalguard.analysis import flow
 
     shutil.copy(BUG, tmp_path / "train.py")
-    (tmp_path / "other.py").write_text("def boom(model):\n    return model(1)\n")
+    (tmp_path / "other.py").write_text("def boom(model):\n    model.eval()\n    return model(1)\n")
     original = flow.FunctionAnalysis.run
 
     def run(self):

@@ -194,6 +194,8 @@ class Context:
         # callers have passed more since.
         self.watched_params: set[tuple[str, str]] = set()
         self.stale: set[str] = set()
+        # Functions that started watching a parameter since the driver last looked.
+        self.new_watchers: list[str] = []
         self.summaries: dict[str, Summary] = {}
 
     def summary(self, key: str) -> Summary:
@@ -210,7 +212,9 @@ class Context:
     def passed_objects(self, key: str, param: str) -> set[str]:
         """What callers pass for `param` of function `key` so far, read by that function's own
         analysis: it is analysed again if that grows."""
-        self.watched_params.add((key, param))
+        if (key, param) not in self.watched_params:
+            self.watched_params.add((key, param))
+            self.new_watchers.append(key)
         return self.param_objects.get((key, param), set())
 
     def class_info(self, class_key: str, label: str, weights: bool = False) -> ObjInfo:

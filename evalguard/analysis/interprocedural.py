@@ -14,7 +14,8 @@ from collections import deque
 from collections.abc import Callable
 
 from evalguard.analysis.flow import Context, FunctionAnalysis
-from evalguard.analysis.project import ProjectIndex
+from evalguard.analysis.project import ProjectIndex, func_key
+from evalguard.analysis.relevance import is_relevant, relevant_aliases
 from evalguard.analysis.summaries import EMPTY_SUMMARY, Event, Forward, FunctionResult
 
 # A function re-analysed this often stops being revisited (a safety net against oscillation).
@@ -26,12 +27,16 @@ def analyze_project(
     errors: list[str] | None = None,
     ctx: Context | None = None,
     needed: frozenset[str] | None = None,
+    graph: CallerGraph | None = None,
 ) -> tuple[Context, list[Forward], list[Event]]:
-    """`needed`: the functions whose results are wanted (those of the checked files when the
-    others are context, read for their summaries only). Then only they, and the functions their
-    analyses call (on demand), are analysed: a context function nothing needed calls cannot
-    change a needed one's result. None: every function."""
+    """`needed`: the functions whose results are wanted, with every function that may call them
+    (see `needed_functions`, `relevant_functions`). Then only they, and the functions their
+    analyses call (on demand), are analysed: a function nothing needed calls cannot change a
+    needed one's result. One exception is followed: a function analysed on demand that resolves
+    methods on what its callers pass (`cb.on_epoch_end()`) depends on all its callers, so they
+    are analysed too. None: every function. `graph`: the `CallerGraph`, if already built."""
     ctx = ctx if ctx is not None else Context(index)
+    closed = set(needed) if needed is not None else None  # closed under callers
     callers: dict[str, set[str]] = {}
     results: dict[str, FunctionResult] = {}
     visits: dict[str, int] = {}
@@ -39,10 +44,11 @@ def analyze_project(
     queue = deque(order)
     queued = set(order)
 
+    first_calls: list[str] = []  # callees never analysed that the current analysis met
+
     def demand(callee: str) -> None:
-        # Next in line: the caller is analysed again once the callee's summary is known.
         if callee not in visits and callee not in queued:
-            queue.appendleft(callee)
+            first_calls.append(callee)
             queued.add(callee)
 
     while queue:
@@ -52,6 +58,15 @@ def analyze_project(
         try:
             on_call = _recorder(callers, key, demand if needed is not None else None)
             result = FunctionAnalysis(ctx, key, on_call=on_call).run()
+            if first_calls:
+                # Callees first, as in a whole run's order: this analysis saw them without
+                # summaries, so its result is dropped (a recursive function could otherwise keep
+                # what it concluded from that for good); it runs again right after them.
+                queue.extendleft(reversed([*first_calls, key]))
+                queued.add(key)
+                first_calls.clear()
+                visits[key] -= 1
+                continue
         except RecursionError:
             # A pathologically deep expression: skip this function, keep the rest.
             result = FunctionResult(EMPTY_SUMMARY)
@@ -61,6 +76,17 @@ def analyze_project(
                 errors.append(f"EG000 internal error in {path}: while analysing {key}: {exc!r}, please report")
             result = FunctionResult(EMPTY_SUMMARY)
         results[key] = result
+        if closed is not None and ctx.new_watchers:
+            for watcher in ctx.new_watchers:
+                if watcher not in closed:
+                    graph = graph or CallerGraph(index)
+                    for caller in graph.closure({watcher}) - closed:
+                        closed.add(caller)
+                        if caller not in visits and caller not in queued:
+                            queue.append(caller)
+                            queued.add(caller)
+                    closed.add(watcher)
+        ctx.new_watchers.clear()
         again, ctx.stale = ctx.stale, set()  # callers passed new objects for a parameter they resolve methods on
         if result.summary != ctx.summaries.get(key):
             ctx.summaries[key] = result.summary
@@ -77,53 +103,87 @@ def analyze_project(
     return ctx, forwards, events
 
 
-def needed_functions(index: ProjectIndex, report: set[str]) -> frozenset[str] | None:
+def needed_functions(index: ProjectIndex, report: set[str], graph: CallerGraph | None = None) -> frozenset[str] | None:
     """The functions whose results a run reports on: those of the `report` files, and the context
     functions that may call them, transitively (None when every module is reported on).
 
     Callers count because results travel up: a requirement of a checked function may be broken in
     a caller (a framework's base trainer, in the context, calling a hook the checked file
-    overrides), and what callers pass decides whether a parameter is a mode-sensitive model.
-    Plain calls are matched by resolution. Method calls are matched by name, since their receiver
-    is not known before the analysis: on a local object (a parameter: any object may come in)
-    whatever the class, on `self` within the same class hierarchy."""
+    overrides), and what callers pass decides whether a parameter is a mode-sensitive model."""
     needed = {key for key, facts in index.function_module.items() if facts.path in report}
     if len(needed) == len(index.functions):
         return None
-    callers_of: dict[str, set[str]] = {}  # function key -> callers
-    by_method_name: dict[str, set[str]] = {}  # "name" -> callers of `obj.name()` on a local object
-    by_self_method: dict[str, set[str]] = {}  # "name" -> callers of `self.name()`
-    memo: dict = {}
+    return (graph or CallerGraph(index)).closure(needed)
+
+
+def relevant_functions(index: ProjectIndex, graph: CallerGraph | None = None) -> frozenset[str] | None:
+    """The functions a whole-project run analyses (None: all of them): those that mention a
+    mode-relevant name, and their callers, transitively (see `relevance`). The plain functions
+    these call are analysed on demand."""
+    aliases: dict[str, frozenset[str]] = {}
+    seeds = set()
     for key, fn in index.functions.items():
-        if key in needed:
-            continue
-        for callee in _static_callees(index, key, memo):
-            callers_of.setdefault(callee, set()).add(key)
-        for called in fn.called_names:
-            head, dot, _ = called.partition(".")
-            name = called.rpartition(".")[2]
-            if called.count(".") == 1 and head == "self" and fn.class_qualname is not None:
-                by_self_method.setdefault(name, set()).add(key)
-            elif dot and (head == "self" or head in fn.local_names):
-                # Not on a module, an import or a global (`LOGGER.info()`): those resolve statically.
-                by_method_name.setdefault(name, set()).add(key)
-    families: dict[str, set[str]] = {}
-    stack = list(needed)
-    while stack:
-        key = stack.pop()
+        facts = index.function_module[key]
+        if facts.path not in aliases:
+            aliases[facts.path] = relevant_aliases(facts.imports)
+        if is_relevant(fn, aliases[facts.path]):
+            seeds.add(key)
+    needed = (graph or CallerGraph(index)).closure(seeds)
+    return None if len(needed) == len(index.functions) else needed
+
+
+class CallerGraph:
+    """Who may call whom, known before the analysis. Plain calls are matched by resolution.
+    Method calls are matched by name, since their receiver is not known yet: on a local object (a
+    parameter: any object may come in) whatever the class, on `self` within the same class
+    hierarchy. A nested function or lambda counts as called by its enclosing function, which may
+    run it in any way (pass it as a callback, return it, store it)."""
+
+    def __init__(self, index: ProjectIndex) -> None:
+        self.index = index
+        self.callers_of: dict[str, set[str]] = {}  # function key -> callers
+        self.by_method_name: dict[str, set[str]] = {}  # "name" -> callers of `obj.name()` on a local object
+        self.by_self_method: dict[str, set[str]] = {}  # "name" -> callers of `self.name()`
+        self._families: dict[str, set[str]] = {}
+        memo: dict = {}
+        for key, fn in index.functions.items():
+            if fn.parent is not None:
+                parent = func_key(index.function_module[key].module_name, fn.parent)
+                if parent in index.functions:
+                    self.callers_of.setdefault(key, set()).add(parent)
+            for callee in _static_callees(index, key, memo):
+                self.callers_of.setdefault(callee, set()).add(key)
+            for called in fn.called_names:
+                head, dot, _ = called.partition(".")
+                name = called.rpartition(".")[2]
+                if called.count(".") == 1 and head == "self" and fn.class_qualname is not None:
+                    self.by_self_method.setdefault(name, set()).add(key)
+                elif dot and (head == "self" or head in fn.local_names):
+                    # Not on a module, an import or a global (`LOGGER.info()`): those resolve statically.
+                    self.by_method_name.setdefault(name, set()).add(key)
+
+    def callers(self, key: str) -> set[str]:
+        index = self.index
         fn = index.functions[key]
-        reached = callers_of.get(key, set())
+        reached = self.callers_of.get(key, set())
         class_key = _class_key(index, key)
         if class_key is not None:
-            reached = reached | by_method_name.get(fn.name, set())
-            if class_key not in families:
-                families[class_key] = _class_family(index, class_key)
-            family = families[class_key]
-            reached |= {c for c in by_self_method.get(fn.name, ()) if _class_key(index, c) in family}
-        for caller in reached - needed:
-            needed.add(caller)
-            stack.append(caller)
-    return frozenset(needed)
+            reached = reached | self.by_method_name.get(fn.name, set())
+            if class_key not in self._families:
+                self._families[class_key] = _class_family(index, class_key)
+            family = self._families[class_key]
+            reached |= {c for c in self.by_self_method.get(fn.name, ()) if _class_key(index, c) in family}
+        return reached
+
+    def closure(self, start: set[str] | frozenset[str]) -> frozenset[str]:
+        """`start` and every function that may call one of them, transitively."""
+        found = set(start)
+        stack = list(found)
+        while stack:
+            for caller in self.callers(stack.pop()) - found:
+                found.add(caller)
+                stack.append(caller)
+        return frozenset(found)
 
 
 def _class_key(index: ProjectIndex, key: str) -> str | None:

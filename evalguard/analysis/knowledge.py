@@ -229,6 +229,27 @@ def may_change_mode(name: str) -> bool:
     return any(word.startswith(_MODE_CHANGING_WORDS) for word in _words(name))
 
 
+# Words the mode analysis or a rule reacts to wherever they appear in a function (identifiers
+# split at `_` and camelCase, so `no_grad` has "grad"): mode calls and flags, training steps, grad
+# modes, dropout, exporters. See `mode_word`.
+_MODE_WORDS = frozenset(
+    {"eval", "train", "training", "backward", "step", "grad", "dropout", "export", "script", "trace", "onnx"}
+)
+# Whole names: inference ops on outputs (`out.argmax()`), functional dropouts, framework hooks.
+_MODE_NAMES = INFERENCE_OPS | SENSITIVE_FUNCTIONAL | FRAMEWORK_STEP_METHODS
+
+
+@lru_cache(maxsize=1 << 16)
+def mode_word(name: str) -> bool:
+    """An identifier, attribute name or short string a mode-relevant statement must contain. A
+    function without any (and without an evaluation-style name or a call that may change a mode)
+    cannot report a finding by itself: the prefilter's test (`analysis.relevance`). Wider than
+    needed costs time, never results."""
+    if name in _MODE_NAMES:
+        return True
+    return any(word in _MODE_WORDS for word in _words(name))
+
+
 def torch_nn_class(qualname: str) -> str | None:
     """`Dropout` for `torch.nn.Dropout` / `torch.nn.modules.dropout.Dropout`; None if not torch.nn."""
     if not qualname.startswith("torch.nn."):

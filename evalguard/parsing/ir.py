@@ -300,6 +300,8 @@ class FunctionFacts:
     # Names and `self.x` paths with module-only methods called on them (`m.parameters()`): they
     # denote modules (see `parsing.evidence`).
     evidence_names: frozenset[str] = frozenset()
+    # Mentions a name the mode analysis reacts to (`knowledge.mode_word`): not prefiltered out.
+    mode_words: bool = True
 
 
 @_compact_pickle

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from evalguard.parsing.evidence import module_evidence_names
+from evalguard.parsing.evidence import body_facts
 from evalguard.parsing.ir import (
     ClassFacts,
     DefStmt,
@@ -94,6 +94,7 @@ class DefinitionCollector:
         self._scopes.append(scope)
         body = lower_body()
         self._scopes.pop()
+        evidence, mode_words = body_facts(body)
         facts = FunctionFacts(
             qualname=MODULE_QUALNAME,
             name=MODULE_QUALNAME,
@@ -107,7 +108,9 @@ class DefinitionCollector:
             global_names=frozenset(),
             imports=tuple(scope.imports),
             parent=None,
-            evidence_names=module_evidence_names(body),
+            called_names=frozenset(scope.called_names),
+            evidence_names=evidence,
+            mode_words=mode_words,
         )
         self.functions.append(facts)
         return facts, scope.imports
@@ -142,6 +145,7 @@ class DefinitionCollector:
         body = lower_body()
         self._scopes.pop()
         self._function_qualnames.add(qualname)
+        evidence, mode_words = body_facts(body, decorators)
         self.functions.append(
             FunctionFacts(
                 qualname=qualname,
@@ -157,7 +161,8 @@ class DefinitionCollector:
                 imports=tuple(scope.imports),
                 parent=parent,
                 called_names=frozenset(scope.called_names),
-                evidence_names=module_evidence_names(body),
+                evidence_names=evidence,
+                mode_words=mode_words,
             )
         )
         self._scope.local_names.add(name)
