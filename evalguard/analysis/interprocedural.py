@@ -4,8 +4,9 @@ Every function is analysed once; when a callee's summary changes, its callers ar
 (a worklist), and so is a function whose callers pass new objects for a parameter it calls
 methods on; effects and requirements travel across functions and files until nothing changes.
 Each function's last analysis used the final summaries of its callees, so its forward
-observations are the ones the rules read. When only some files are reported on (the others are
-context), only what they need is analysed: see `needed_functions`.
+observations are the ones the rules read. Only functions that may lead to a finding are
+analysed (see `relevant_functions`), and when only some files are reported on (the others are
+context), only what those need (see `needed_functions`).
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ def analyze_project(
                 path = index.function_module[key].path
                 errors.append(f"EG000 internal error in {path}: while analysing {key}: {exc!r}, please report")
             result = FunctionResult(EMPTY_SUMMARY)
+        # A failed analysis still queues the callees it met (they may be needed elsewhere).
+        queue.extendleft(reversed(first_calls))
+        first_calls.clear()
         results[key] = result
         if closed is not None and ctx.new_watchers:
             for watcher in ctx.new_watchers:
