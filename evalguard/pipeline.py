@@ -492,8 +492,10 @@ def _needed(
     graph = CallerGraph(index) if prefilter or report is not None else None
     needed = relevant_functions(index, graph) if prefilter else None
     wanted = needed_functions(index, report, graph) if report is not None else None
-    if needed is None or wanted is None:
-        return (wanted if needed is None else needed), graph
+    if needed is None:
+        return wanted, graph
+    if wanted is None:
+        return needed, graph
     return needed & wanted, graph
 
 

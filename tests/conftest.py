@@ -27,3 +27,20 @@ def expected_markers(paths: list[Path]) -> set[tuple[str, int, str]]:
 def in_root(monkeypatch):
     monkeypatch.chdir(ROOT)
     return ROOT
+
+
+@pytest.fixture
+def analysed_functions(monkeypatch) -> list[str]:
+    """The key of every function analysis the test runs from here on, in order."""
+    from evalguard.analysis import interprocedural
+
+    analysed: list[str] = []
+    real = interprocedural.FunctionAnalysis
+
+    class Recording(real):  # type: ignore[misc, valid-type]
+        def run(self):
+            analysed.append(self.key)
+            return super().run()
+
+    monkeypatch.setattr(interprocedural, "FunctionAnalysis", Recording)
+    return analysed

@@ -32,23 +32,7 @@ def test_correct_project_stays_clean_file_by_file(in_root):
                 assert check_paths([os.path.join(dirpath, name)]).findings == []
 
 
-def _analysed_functions(monkeypatch) -> list[str]:
-    """Record every function analysis of the runs that follow."""
-    from evalguard.analysis import interprocedural
-
-    analysed: list[str] = []
-    real = interprocedural.FunctionAnalysis
-
-    class Recording(real):  # type: ignore[misc, valid-type]
-        def run(self):
-            analysed.append(self.key)
-            return super().run()
-
-    monkeypatch.setattr(interprocedural, "FunctionAnalysis", Recording)
-    return analysed
-
-
-def test_context_functions_nothing_checked_calls_are_not_analysed(tmp_path, monkeypatch):
+def test_context_functions_nothing_checked_calls_are_not_analysed(tmp_path, analysed_functions):
     (tmp_path / "helpers.py").write_text(
         "import torch\n\n\n"
         "def evaluate(model, batch):\n"
@@ -71,7 +55,7 @@ def test_context_functions_nothing_checked_calls_are_not_analysed(tmp_path, monk
         "        opt.step()\n"
         "        evaluate(model, batch)  # eval() in the batch loop, never train() again\n"
     )
-    analysed = _analysed_functions(monkeypatch)
+    analysed = analysed_functions
     result = check_paths([str(tmp_path / "train.py")])
     assert [(f.line, f.code) for f in result.findings] == [(12, "EG001")]
     assert "helpers:evaluate" in analysed

@@ -6,17 +6,16 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 
 from evalguard.analysis.flow import Context
 from evalguard.analysis.interprocedural import analyze_project, relevant_functions
 from evalguard.analysis.project import ProjectIndex
 from evalguard.checks.registry import FORWARD_RULES
 from evalguard.discovery.files import discover
-from evalguard.parsing.source import facts_from_source
 from evalguard.parsing.ir import ModuleFacts
+from evalguard.parsing.source import facts_from_source
 from evalguard.pipeline import check_files, check_modules
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def _modules(tree: str) -> list[ModuleFacts]:
@@ -72,21 +71,11 @@ def test_prefilter_changes_nothing_on_a_real_package_tree() -> None:
         assert analysed < everything, sub
 
 
-def _analysed(tmp_path: Path, source: str, monkeypatch) -> tuple[list[str], list[tuple[int, str]]]:
-    from evalguard.analysis import interprocedural
-
-    analysed: list[str] = []
-    real = interprocedural.FunctionAnalysis
-
-    class Recording(real):  # type: ignore[misc, valid-type]
-        def run(self):
-            analysed.append(self.key.rpartition(":")[2])
-            return super().run()
-
-    monkeypatch.setattr(interprocedural, "FunctionAnalysis", Recording)
+def _analysed(tmp_path: Path, source: str, analysed_functions: list[str]) -> tuple[list[str], list[tuple[int, str]]]:
+    """(qualnames analysed, findings) of a one-file project."""
     (tmp_path / "train.py").write_text(source)
     result = check_files(discover([str(tmp_path)]))
-    return analysed, [(f.line, f.code) for f in result.findings]
+    return [key.rpartition(":")[2] for key in analysed_functions], [(f.line, f.code) for f in result.findings]
 
 
 TRAIN_LOOP = """\
@@ -141,8 +130,8 @@ if __name__ == "__main__":
 """
 
 
-def test_plain_functions_nothing_relevant_reaches_are_skipped(tmp_path: Path, monkeypatch) -> None:
-    analysed, findings = _analysed(tmp_path, TRAIN_LOOP, monkeypatch)
+def test_plain_functions_nothing_relevant_reaches_are_skipped(tmp_path: Path, analysed_functions) -> None:
+    analysed, findings = _analysed(tmp_path, TRAIN_LOOP, analysed_functions)
     assert findings == [(22, "EG001")]
     # `run` and the module body call relevant functions; `make_model` is analysed on demand for
     # what it returns; the row helpers lead to nothing.
@@ -150,7 +139,7 @@ def test_plain_functions_nothing_relevant_reaches_are_skipped(tmp_path: Path, mo
     assert "count_rows" not in analysed and "format_rows" not in analysed
 
 
-def test_a_helper_passed_as_a_callback_is_analysed_with_its_enclosing_function(tmp_path, monkeypatch) -> None:
+def test_a_helper_passed_as_a_callback_is_analysed_with_its_enclosing_function(tmp_path, analysed_functions) -> None:
     source = (
         "import torch\nimport torch.nn as nn\n\n\n"
         "def evaluate(model, batches, apply):\n"
@@ -162,13 +151,13 @@ def test_a_helper_passed_as_a_callback_is_analysed_with_its_enclosing_function(t
         "        return m(b).argmax(dim=1)\n\n"
         "    return evaluate(model, batches, predict_one)\n"
     )
-    analysed, findings = _analysed(tmp_path, source, monkeypatch)
+    analysed, findings = _analysed(tmp_path, source, analysed_functions)
     assert "main.predict_one" in analysed and "main" in analysed
     full = check_files(discover([str(tmp_path)]), prefilter=False)
     assert findings == [(f.line, f.code) for f in full.findings]
 
 
-def test_an_aliased_functional_dropout_is_relevant(tmp_path: Path, monkeypatch) -> None:
+def test_an_aliased_functional_dropout_is_relevant(tmp_path: Path, analysed_functions) -> None:
     source = (
         "import torch.nn as nn\n"
         "from torch.nn.functional import dropout as drop\n\n\n"
@@ -179,6 +168,6 @@ def test_an_aliased_functional_dropout_is_relevant(tmp_path: Path, monkeypatch) 
         "    def forward(self, x):\n"
         "        return drop(self.fc(x), p=0.2)\n"
     )
-    analysed, findings = _analysed(tmp_path, source, monkeypatch)
+    analysed, findings = _analysed(tmp_path, source, analysed_functions)
     assert findings == [(11, "EG004")]
     assert "Head.forward" in analysed

@@ -41,7 +41,7 @@ def analyze_project(
     callers: dict[str, set[str]] = {}
     results: dict[str, FunctionResult] = {}
     visits: dict[str, int] = {}
-    order = callees_first(index, needed)
+    order = callees_first(index, needed, graph)
     queue = deque(order)
     queued = set(order)
 
@@ -148,6 +148,7 @@ class CallerGraph:
         self.callers_of: dict[str, set[str]] = {}  # function key -> callers
         self.by_method_name: dict[str, set[str]] = {}  # "name" -> callers of `obj.name()` on a local object
         self.by_self_method: dict[str, set[str]] = {}  # "name" -> callers of `self.name()`
+        self.callees: dict[str, list[str]] = {}  # function key -> statically resolved callees
         self._families: dict[str, set[str]] = {}
         memo: dict = {}
         for key, fn in index.functions.items():
@@ -155,7 +156,8 @@ class CallerGraph:
                 parent = func_key(index.function_module[key].module_name, fn.parent)
                 if parent in index.functions:
                     self.callers_of.setdefault(key, set()).add(parent)
-            for callee in _static_callees(index, key, memo):
+            self.callees[key] = _static_callees(index, key, memo)
+            for callee in self.callees[key]:
                 self.callers_of.setdefault(callee, set()).add(key)
             for called in fn.called_names:
                 head, dot, _ = called.partition(".")
@@ -212,27 +214,33 @@ def _recorder(callers: dict[str, set[str]], caller: str, demand: Callable[[str],
     return record
 
 
-def callees_first(index: ProjectIndex, starts: frozenset[str] | None = None) -> list[str]:
+def callees_first(
+    index: ProjectIndex, starts: frozenset[str] | None = None, graph: CallerGraph | None = None
+) -> list[str]:
     """Functions ordered so that statically visible callees come before their callers (depth-first
     post-order over the names each body calls), module bodies last: most first analyses then see
     their callees' summaries already, and fewer functions need a second visit. Only the order
     changes; the worklist still runs to the same fixpoint. `starts`: only these and the functions
-    they reach (default: all)."""
+    they reach (default: all). `graph`: its callees are reused rather than resolved again."""
     keys = sorted(index.functions if starts is None else starts, key=lambda k: (k.endswith(":<module>"), k))
     order: list[str] = []
     done: set[str] = set()
     memo: dict[tuple[str, str], object] = {}
+
+    def callees_of(key: str) -> list[str]:
+        return graph.callees[key] if graph is not None else _static_callees(index, key, memo)
+
     for start in keys:
         if start in done:
             continue
         done.add(start)
-        stack = [(start, iter(_static_callees(index, start, memo)))]
+        stack = [(start, iter(callees_of(start)))]
         while stack:
             key, callees = stack[-1]
             for callee in callees:
                 if callee not in done:
                     done.add(callee)
-                    stack.append((callee, iter(_static_callees(index, callee, memo))))
+                    stack.append((callee, iter(callees_of(callee))))
                     break
             else:
                 stack.pop()

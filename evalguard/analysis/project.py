@@ -78,6 +78,11 @@ class ProjectIndex:
         self._global_cache: dict[tuple[str, str], Symbol | None] = {}
         self._member_pending: set[tuple[str, str]] = set()
         self._bases_cache: dict[str, list[Symbol]] = {}
+        # Per module: the binding each imported name ends up with (the last one wins), and the
+        # star imports. Looked up for every re-export step; some `__init__` files import hundreds
+        # of names, so a scan per lookup dominated a transformers run's name resolution.
+        self._imports_by_local: dict[str, dict[str, ImportBinding]] = {}
+        self._star_imports: dict[str, list[ImportBinding]] = {}
         self._mro_cache: dict[str, list[str]] = {}
         self._method_cache: dict[tuple[str, str], str | None] = {}
         self._subclass_cache: dict[str, list[str]] = {}
@@ -180,19 +185,22 @@ class ProjectIndex:
         sym = self._defs[module].get(name)
         if sym is not None:
             return sym
-        for binding in reversed(facts.imports):
-            if binding.local == name:
-                return self._resolve_cached(binding, facts, _depth)
+        by_local = self._imports_by_local.get(module)
+        if by_local is None:
+            by_local = self._imports_by_local[module] = {b.local: b for b in facts.imports}
+            self._star_imports[module] = [b for b in facts.imports if b.local == "*"]
+        binding = by_local.get(name)
+        if binding is not None:
+            return self._resolve_cached(binding, facts, _depth)
         if name in facts.toplevel_names:
             return Symbol("global", f"G:{module}|{name}")
-        for binding in facts.imports:
-            if binding.local == "*":
-                # `from .evaluation import *` re-exports that module's public names.
-                target = self.resolve_import(ImportBinding("*", binding.module, None, binding.level), facts)
-                if target.kind == "module" and target.target != module and not name.startswith("_"):
-                    sym = self.module_member(target.target, name, _depth + 1)
-                    if sym is not None:
-                        return sym
+        for binding in self._star_imports[module]:
+            # `from .evaluation import *` re-exports that module's public names.
+            target = self.resolve_import(ImportBinding("*", binding.module, None, binding.level), facts)
+            if target.kind == "module" and target.target != module and not name.startswith("_"):
+                sym = self.module_member(target.target, name, _depth + 1)
+                if sym is not None:
+                    return sym
         sub = f"{module}.{name}"
         if sub in self.modules:
             return Symbol("module", sub)
