@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from evalguard.analysis import knowledge as K
 from evalguard.analysis import modes as M
@@ -28,15 +28,16 @@ from evalguard.analysis.project import (
 )
 from evalguard.analysis.summaries import (
     EMPTY_SUMMARY,
+    Event,
     Forward,
     FunctionResult,
     ObjInfo,
-    Event,
     Requirement,
     Summary,
 )
 from evalguard.parsing import ir
 from evalguard.parsing.ir import Loc, dotted_name, path_text
+from evalguard.record import record
 
 MAX_LOOP_ITERATIONS = 8
 # Longest attribute chain tracked below an object, and most objects one reference may denote.
@@ -52,7 +53,7 @@ def _capped(objs: frozenset[str]) -> frozenset[str]:
     return frozenset(sorted(objs)[:MAX_OBJECTS]) | {UNKNOWN_OBJ}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Value:
     objs: frozenset[str] = frozenset()
     taint: frozenset[str] = frozenset()

@@ -8,7 +8,9 @@ with a visible origin ever produce findings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
+
+from evalguard.record import record
 
 TRAIN = "train"
 EVAL = "eval"
@@ -17,7 +19,7 @@ UNKNOWN = "unknown"
 KINDS = (TRAIN, EVAL, ENTRY, UNKNOWN)
 
 
-@dataclass(frozen=True, order=True, slots=True)
+@record(order=True)
 class Origin:
     """Where a mode came from.
 
@@ -41,7 +43,7 @@ class Origin:
         return Origin(self.path, self.line, self.col, self.what, self.explicit, ((callee, path, line), *self.via))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModeVal:
     train: Origin | None = None
     eval: Origin | None = None

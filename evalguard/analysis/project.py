@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
 from functools import lru_cache
 
 from evalguard.analysis import knowledge as K
@@ -17,11 +16,12 @@ from evalguard.parsing.ir import (
     Name,
     dotted_name,
 )
+from evalguard.record import record
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Symbol:
     """What a name denotes statically.
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from evalguard.analysis.modes import ModeVal
 from evalguard.parsing.ir import Loc
+from evalguard.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ObjInfo:
     """What is known about an allocated object (a constructor or factory call site)."""
 
@@ -67,7 +68,7 @@ class Forward:
     anchors: tuple[int, int, int] = (0, 0, 0)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Requirement:
     """A forward on an entry reference (parameter, self attribute, global) whose mode the caller decides."""
 
@@ -91,7 +92,7 @@ class Requirement:
     anchors: tuple[int, int, int] = (0, 0, 0)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Summary:
     # entry path -> mode at exit (ENTRY tokens: unchanged on some path)
     effects: tuple[tuple[str, ModeVal], ...] = ()

@@ -9,8 +9,9 @@ so calls nested in arbitrary expressions are not lost.
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
 from typing import Union
+
+from evalguard.record import record
 
 
 def _compact_pickle(cls):
@@ -34,7 +35,7 @@ def _compact_pickle(cls):
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Loc:
     """1-based line and column range of a node."""
 
@@ -51,20 +52,20 @@ NO_LOC = Loc(0, 0, 0, 0)
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Name:
     id: str
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Attr:
     value: "Expr"
     attr: str
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Call:
     func: "Expr"
     args: tuple["Expr", ...]
@@ -75,7 +76,7 @@ class Call:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Const:
     """A literal: bool, None, int, float, str or bytes (value kept for EG007-style checks)."""
 
@@ -83,14 +84,14 @@ class Const:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Subscript:
     value: "Expr"
     index: "Expr"
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Seq:
     """A tuple or list display (also an unpacking target)."""
 
@@ -98,13 +99,13 @@ class Seq:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Starred:
     value: "Expr"
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class IfExp:
     test: "Expr"
     body: "Expr"
@@ -112,13 +113,13 @@ class IfExp:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Not:
     operand: "Expr"
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Other:
     """Any other expression; its sub-expressions are still evaluated for their effects."""
 
@@ -126,7 +127,7 @@ class Other:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class FuncRef:
     """A lambda: a reference to the synthetic function `qualname` holding its body."""
 
@@ -140,7 +141,7 @@ Expr = Union[Name, Attr, Call, Const, Subscript, Seq, Starred, IfExp, Not, Other
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Assign:
     targets: tuple[Expr, ...]
     value: Expr
@@ -148,14 +149,14 @@ class Assign:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class ExprStmt:
     expr: Expr
     loc: Loc
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class If:
     test: Expr
     body: tuple["Stmt", ...]
@@ -164,7 +165,7 @@ class If:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Loop:
     """`for target in iter` (iter set) or `while test` (test set)."""
 
@@ -177,7 +178,7 @@ class Loop:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class With:
     items: tuple[tuple[Expr, Expr | None], ...]
     body: tuple["Stmt", ...]
@@ -185,7 +186,7 @@ class With:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Try:
     body: tuple["Stmt", ...]
     handlers: tuple[tuple["Stmt", ...], ...]
@@ -195,7 +196,7 @@ class Try:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Match:
     subject: Expr
     cases: tuple[tuple["Stmt", ...], ...]
@@ -205,39 +206,39 @@ class Match:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Return:
     value: Expr | None
     loc: Loc
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Raise:
     loc: Loc
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Break:
     loc: Loc
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Continue:
     loc: Loc
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Delete:
     targets: tuple[Expr, ...]
     loc: Loc
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class DefStmt:
     """A nested `def`/`class`: binds `name` to the definition `qualname` in this scope."""
 
@@ -253,7 +254,7 @@ Stmt = Union[Assign, ExprStmt, If, Loop, With, Try, Match, Return, Raise, Break,
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Param:
     name: str
     # "pos" (positional or keyword), "posonly", "kwonly", "star" (*args), "dstar" (**kwargs)
@@ -262,7 +263,7 @@ class Param:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class ImportBinding:
     """`local` names `module` (when `name` is None) or `name` from `module`.
 
@@ -276,7 +277,7 @@ class ImportBinding:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class FunctionFacts:
     qualname: str
     name: str
@@ -305,7 +306,7 @@ class FunctionFacts:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class ClassFacts:
     qualname: str
     name: str
@@ -320,7 +321,7 @@ class ClassFacts:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class ParseFailure:
     message: str
     line: int
@@ -328,7 +329,7 @@ class ParseFailure:
 
 
 @_compact_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class ModuleFacts:
     path: str
     # Dotted module name relative to the checked root ("pkg.utils.evaluation").
