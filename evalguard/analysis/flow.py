@@ -185,6 +185,12 @@ class Context:
         self.model_names = model_names
         self.mode_owning = mode_owning
         self.allocs: dict[str, ObjInfo] = {}
+        # Allocation id -> the functions whose analyses read its info: analysed again when another
+        # analysis learns more about it (evidence that it is a module), so that the result does
+        # not depend on which of them ran first.
+        self.alloc_readers: dict[str, set[str]] = {}
+        # Allocations of unknown classes that evidence showed to be modules.
+        self.upgraded: set[str] = set()
         # Allocation id -> project class key, for method resolution on constructed objects.
         self.alloc_classes: dict[str, str] = {}
         # (function key, parameter) -> objects callers pass for it (to judge mode sensitivity, and
@@ -198,6 +204,19 @@ class Context:
         # Functions that started watching a parameter since the driver last looked.
         self.new_watchers: list[str] = []
         self.summaries: dict[str, Summary] = {}
+
+    def set_alloc(self, obj: str, info: ObjInfo, by: str) -> None:
+        """What is known about allocation `obj`, (re)stated by function `by`'s analysis. Knowledge
+        only grows: an allocation site analysed again does not forget that another function
+        showed its object to be a module."""
+        known = self.allocs.get(obj)
+        if known == info:
+            return
+        if known is not None and known.is_module is True and info.is_module is None and replace(known, is_module=None) == info:
+            return
+        self.allocs[obj] = info
+        if known is not None:
+            self.stale |= self.alloc_readers.get(obj, set()) - {by}
 
     def summary(self, key: str) -> Summary:
         return self.summaries.get(key, EMPTY_SUMMARY)
@@ -651,8 +670,12 @@ class FunctionAnalysis:
         it is a module, in train mode from construction."""
         for obj in value.objs:
             info = self.ctx.allocs.get(obj)
-            if info is not None and info.is_module is None and not info.wrapper:
-                self.ctx.allocs[obj] = replace(info, is_module=True)
+            if info is None or info.wrapper:
+                continue
+            if info.is_module is None:
+                self.ctx.set_alloc(obj, replace(info, is_module=True), self.key)
+                self.ctx.upgraded.add(obj)
+            if obj in self.ctx.upgraded:
                 current = state.modes.get(obj)
                 if current is not None and current.kinds() == {M.UNKNOWN}:
                     state.modes[obj] = M.only(M.TRAIN, replace(current.unknown, explicit=False))  # type: ignore[arg-type]
@@ -813,7 +836,10 @@ class FunctionAnalysis:
 
     def info_of(self, obj: str) -> ObjInfo | None:
         root = root_of(obj)
-        return self.ctx.allocs.get(root)
+        info = self.ctx.allocs.get(root)
+        if info is not None:
+            self.ctx.alloc_readers.setdefault(root, set()).add(self.key)
+        return info
 
     # ================================================================== expressions
 
@@ -1335,7 +1361,7 @@ class FunctionAnalysis:
         cls = self.ctx.index.classes[class_key]
         obj = self._alloc_id(node)
         info = self.ctx.class_info(class_key, f"{cls.name}()")
-        self.ctx.allocs[obj] = info
+        self.ctx.set_alloc(obj, info, self.key)
         self.ctx.alloc_classes[obj] = class_key
         origin = self._origin(node.loc, f"{cls.name}()", explicit=False)
         if info.is_module is True:
@@ -1542,7 +1568,7 @@ class FunctionAnalysis:
             # A scripted/traced module is an artefact once saved or handed back to the caller; a
             # trace drawn for TensorBoard's graph view is not.
             obj = self._alloc_id(node)
-            self.ctx.allocs[obj] = ObjInfo(label=f"{last}()", is_module=None, sensitive=True)
+            self.ctx.set_alloc(obj, ObjInfo(label=f"{last}()", is_module=None, sensitive=True), self.key)
             self.scripted[obj] = node.loc
             self._event("pending-export", node.loc, path_text(node.args[0]) or "model", qualname, state, args[0].objs)
             return Value(objs=frozenset({obj}))
@@ -1558,7 +1584,7 @@ class FunctionAnalysis:
             return self._alloc_unknown(node, state)
         if K.is_optimizer_class(qualname):
             obj = self._alloc_id(node)
-            self.ctx.allocs[obj] = ObjInfo(label=f"{last}()", is_module=False, sensitive=False, optimizer=True)
+            self.ctx.set_alloc(obj, ObjInfo(label=f"{last}()", is_module=False, sensitive=False, optimizer=True), self.key)
             for v in (*args, *kwargs.values()):
                 state.optimized = state.optimized | v.params_of
             return Value(objs=frozenset({obj}))
@@ -1587,7 +1613,7 @@ class FunctionAnalysis:
             kind = external_class_kind(qualname)
             obj = self._alloc_id(node)
             if kind == "not-module":
-                self.ctx.allocs[obj] = ObjInfo(label=f"{last}()", is_module=False, sensitive=False)
+                self.ctx.set_alloc(obj, ObjInfo(label=f"{last}()", is_module=False, sensitive=False), self.key)
                 state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, f"{last}()"))
                 if K.is_non_module_class_name(qualname):
                     for v in (*args, *kwargs.values()):
@@ -1599,7 +1625,7 @@ class FunctionAnalysis:
                     self._is_model_value(v, state) or any(o.startswith("E:") for o in v.objs)
                     for v in (*args, *kwargs.values())
                 )
-                self.ctx.allocs[obj] = ObjInfo(label=f"{last}()", is_module=None, sensitive=True, wrapper=wraps)
+                self.ctx.set_alloc(obj, ObjInfo(label=f"{last}()", is_module=None, sensitive=True, wrapper=wraps), self.key)
                 state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, f"{last}()", explicit=False))
             _drop_children(state.modes, obj)
             self._mark_used_all([*args, *kwargs.values()])
@@ -1617,7 +1643,7 @@ class FunctionAnalysis:
         infos = [self.info_of(o) for o in source.objs]
         known = [i for i in infos if i is not None]
         base = known[0] if known else ObjInfo(label="deepcopy()", is_module=None, sensitive=True)
-        self.ctx.allocs[obj] = replace(base, label="deepcopy()")
+        self.ctx.set_alloc(obj, replace(base, label="deepcopy()"), self.key)
         if source.objs:
             state.modes[obj] = self.mode_of_all(state, source.objs)
             if source.objs & state.loaded or any(i.is_module for i in known):
@@ -1629,7 +1655,7 @@ class FunctionAnalysis:
 
     def _alloc_unknown(self, node: ir.Call, state: State) -> Value:
         obj = self._alloc_id(node)
-        self.ctx.allocs[obj] = ObjInfo(label="a loaded object", is_module=None, sensitive=True)
+        self.ctx.set_alloc(obj, ObjInfo(label="a loaded object", is_module=None, sensitive=True), self.key)
         state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, "a loaded object"))
         return Value(objs=frozenset({obj}))
 
@@ -1646,7 +1672,7 @@ class FunctionAnalysis:
         label = f"{qualname.rsplit('.', 1)[-1]}()"
         if qualname.endswith(".from_pretrained"):
             label = f"{qualname.split('.')[-2]}.from_pretrained()"
-        self.ctx.allocs[obj] = ObjInfo(label=label, is_module=True, sensitive=sensitive, weights=weights)
+        self.ctx.set_alloc(obj, ObjInfo(label=label, is_module=True, sensitive=sensitive, weights=weights), self.key)
         state.modes[obj] = M.only(kind, self._origin(node.loc, label, explicit=kind == M.EVAL))
         _drop_children(state.modes, obj)
         if weights:
