@@ -92,9 +92,11 @@ def analyze_project(
                     closed.add(watcher)
         ctx.new_watchers.clear()
         again, ctx.stale = ctx.stale, set()  # callers passed new objects for a parameter they resolve methods on
-        if result.summary != ctx.summaries.get(key):
-            ctx.summaries[key] = result.summary
+        if result.summary != ctx.summary(key):
+            # (A first summary that says nothing changes nothing for the callers analysed before
+            # it: they read the empty summary already.)
             again |= callers.get(key, set())
+        ctx.summaries[key] = result.summary
         for other in sorted(again):
             if other not in queued and visits.get(other, 0) < MAX_VISITS:
                 queue.append(other)
@@ -217,36 +219,63 @@ def _recorder(callers: dict[str, set[str]], caller: str, demand: Callable[[str],
 def callees_first(
     index: ProjectIndex, starts: frozenset[str] | None = None, graph: CallerGraph | None = None
 ) -> list[str]:
-    """Functions ordered so that statically visible callees come before their callers (depth-first
-    post-order over the names each body calls), module bodies last: most first analyses then see
-    their callees' summaries already, and fewer functions need a second visit. Only the order
-    changes; the worklist still runs to the same fixpoint. `starts`: only these and the functions
-    they reach (default: all). `graph`: its callees are reused rather than resolved again."""
-    keys = sorted(index.functions if starts is None else starts, key=lambda k: (k.endswith(":<module>"), k))
-    order: list[str] = []
-    done: set[str] = set()
+    """Functions ordered so that callees come before their callers (depth-first post-order), module
+    bodies last: most first analyses then see their callees' summaries already, and fewer
+    functions need a second visit. Only the order changes; the worklist still runs to the same
+    fixpoint. `starts`: only these and the functions they reach statically (default: all).
+    `graph`: its callees are reused rather than resolved again.
+
+    The set is what static calls reach; the order also follows method calls on objects
+    (`self.model.export()`, `trainer.fit()`) to the set's methods of that name: their receiver is
+    known only during the analysis, and a caller analysed before such a callee is analysed again
+    once the callee's summary arrives (on ultralytics, four in five second visits)."""
     memo: dict[tuple[str, str], object] = {}
 
-    def callees_of(key: str) -> list[str]:
+    def static_callees(key: str) -> list[str]:
         return graph.callees[key] if graph is not None else _static_callees(index, key, memo)
 
-    for start in keys:
+    keys = sorted(index.functions if starts is None else starts, key=lambda k: (k.endswith(":<module>"), k))
+    members = set(_post_order(keys, static_callees))
+    methods: dict[str, list[str]] = {}
+    for key in sorted(members):
+        fn = index.functions[key]
+        if fn.class_qualname is not None:
+            methods.setdefault(fn.name, []).append(key)
+
+    def callees(key: str) -> list[str]:
+        out = list(static_callees(key))
+        fn = index.functions[key]
+        for called in sorted(fn.called_names):
+            head, dot, _ = called.partition(".")
+            if dot and (head == "self" or head in fn.local_names):
+                out.extend(methods.get(called.rpartition(".")[2], ()))
+        return out
+
+    order = _post_order(keys, callees)  # reaches the same members: it follows more edges, within them
+    bodies = [k for k in order if k.endswith(":<module>")]
+    return [k for k in order if not k.endswith(":<module>")] + bodies
+
+
+def _post_order(starts: list[str], callees: Callable[[str], list[str]]) -> list[str]:
+    """Depth-first post-order of what `starts` reach through `callees`."""
+    order: list[str] = []
+    done: set[str] = set()
+    for start in starts:
         if start in done:
             continue
         done.add(start)
-        stack = [(start, iter(callees_of(start)))]
+        stack = [(start, iter(callees(start)))]
         while stack:
-            key, callees = stack[-1]
-            for callee in callees:
+            key, pending = stack[-1]
+            for callee in pending:
                 if callee not in done:
                     done.add(callee)
-                    stack.append((callee, iter(callees_of(callee))))
+                    stack.append((callee, iter(callees(callee))))
                     break
             else:
                 stack.pop()
                 order.append(key)
-    bodies = [k for k in order if k.endswith(":<module>")]
-    return [k for k in order if not k.endswith(":<module>")] + bodies
+    return order
 
 
 def _static_callees(index: ProjectIndex, key: str, memo: dict) -> list[str]:
