@@ -340,8 +340,9 @@ class FunctionAnalysis:
         return state
 
     def stmt(self, stmt: ir.Stmt, state: State) -> State | None:
-        self.current_loc = getattr(stmt, "loc", self.current_loc)
-        if isinstance(stmt, ir.ExprStmt):
+        self.current_loc = stmt.loc
+        t = type(stmt)  # exact types: IR classes have no subclasses
+        if t is ir.ExprStmt:
             expr = stmt.expr
             if isinstance(expr, ir.Attr) and expr.attr in ("eval", "train"):
                 # `model.eval` without parentheses: a no-op statement.
@@ -353,47 +354,47 @@ class FunctionAnalysis:
                 return state
             self.expr(stmt.expr, state)
             return state
-        if isinstance(stmt, ir.Assign):
+        if t is ir.Assign:
             value = self.expr(stmt.value, state)
             for target in stmt.targets:
                 self.assign(target, value, state, stmt.value)
             return state
-        if isinstance(stmt, ir.If):
+        if t is ir.If:
             return self.if_stmt(stmt, state)
-        if isinstance(stmt, ir.Loop):
+        if t is ir.Loop:
             return self.loop(stmt, state)
-        if isinstance(stmt, ir.With):
+        if t is ir.With:
             return self.with_stmt(stmt, state)
-        if isinstance(stmt, ir.Try):
+        if t is ir.Try:
             return self.try_stmt(stmt, state)
-        if isinstance(stmt, ir.Match):
+        if t is ir.Match:
             self.expr(stmt.subject, state)
             outs = [self.block(case, state.copy()) for case in stmt.cases]
             if not stmt.exhaustive:
                 outs.append(state)
             live = [s for s in outs if s is not None]
             return self.join_branches(state, live) if live else None
-        if isinstance(stmt, ir.Return):
+        if t is ir.Return:
             value = self.expr(stmt.value, state) if stmt.value is not None else NOTHING
             self._mark_used(value)
             self._scripted_saved(value)
             self.returns.append(value)
             self.return_states.append(state)
             return None
-        if isinstance(stmt, ir.Raise):
+        if t is ir.Raise:
             return None
-        if isinstance(stmt, ir.Break):
+        if t is ir.Break:
             self.breaks[-1].append(state)
             return None
-        if isinstance(stmt, ir.Continue):
+        if t is ir.Continue:
             self.continues[-1].append(state)
             return None
-        if isinstance(stmt, ir.Delete):
+        if t is ir.Delete:
             for target in stmt.targets:
                 if isinstance(target, ir.Name):
                     state.vars.pop(self._var_key(target.id), None)
             return state
-        if isinstance(stmt, ir.DefStmt):
+        if t is ir.DefStmt:
             key = func_key(self.module, stmt.qualname)
             kind = "class" if key in self.ctx.index.classes else "function"
             state.vars[self._var_key(stmt.name)] = Value(sym=Symbol(kind, key))

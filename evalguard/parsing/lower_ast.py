@@ -92,44 +92,45 @@ class AstLowerer(DefinitionCollector):
         return tuple(out)
 
     def _stmt(self, node: ast.stmt, out: list[Stmt]) -> None:
-        scope = self._scope
+        scope = self._scopes[-1]
         loc = self._loc(node)
-        if isinstance(node, ast.Expr):
+        t = type(node)  # exact types: CPython's parser builds no subclasses
+        if t is ast.Expr:
             out.append(ExprStmt(self._expr(node.value), loc))
-        elif isinstance(node, ast.Assign):
+        elif t is ast.Assign:
             value = self._expr(node.value)
             targets = tuple(self._expr(t) for t in node.targets)
             for target in targets:
                 scope.bind_target(target)
             out.append(Assign(targets, value, loc))
-        elif isinstance(node, ast.AnnAssign):
+        elif t is ast.AnnAssign:
             target = self._expr(node.target)
             if node.value is not None:
                 scope.bind_target(target)
                 out.append(Assign((target,), self._expr(node.value), loc))
-        elif isinstance(node, ast.AugAssign):
+        elif t is ast.AugAssign:
             target = self._expr(node.target)
             scope.bind_target(target)
             out.append(Assign((target,), Other((target, self._expr(node.value))), loc))
-        elif isinstance(node, ast.Return):
+        elif t is ast.Return:
             out.append(Return(self._expr(node.value) if node.value is not None else None, loc))
-        elif isinstance(node, ast.Raise):
+        elif t is ast.Raise:
             if node.exc is not None:
                 out.append(ExprStmt(self._expr(node.exc), loc))
             out.append(Raise(loc))
-        elif isinstance(node, ast.Break):
+        elif t is ast.Break:
             out.append(Break(loc))
-        elif isinstance(node, ast.Continue):
+        elif t is ast.Continue:
             out.append(Continue(loc))
-        elif isinstance(node, ast.Delete):
+        elif t is ast.Delete:
             targets = [self._expr(t) for t in node.targets]
             target = targets[0] if len(targets) == 1 else Seq(tuple(targets))
             out.append(Delete((target,), loc))
-        elif isinstance(node, ast.Assert):
+        elif t is ast.Assert:
             out.append(ExprStmt(self._expr(node.test), loc))
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+        elif t is ast.Global or t is ast.Nonlocal:
             scope.global_names.update(node.names)
-        elif isinstance(node, ast.Import):
+        elif t is ast.Import:
             for alias in node.names:
                 if alias.asname is not None:
                     binding = ImportBinding(alias.asname, alias.name, None, 0)
@@ -138,7 +139,7 @@ class AstLowerer(DefinitionCollector):
                     binding = ImportBinding(local, local, None, 0)
                 scope.imports.append(binding)
                 scope.local_names.add(binding.local)
-        elif isinstance(node, ast.ImportFrom):
+        elif t is ast.ImportFrom:
             if any(alias.name == "*" for alias in node.names):
                 scope.imports.append(ImportBinding("*", node.module or "", "*", node.level or 0))
                 return
@@ -146,9 +147,9 @@ class AstLowerer(DefinitionCollector):
                 local = alias.asname or alias.name
                 scope.imports.append(ImportBinding(local, node.module or "", alias.name, node.level or 0))
                 scope.local_names.add(local)
-        elif isinstance(node, ast.If):
+        elif t is ast.If:
             out.append(self._if(node))
-        elif isinstance(node, (ast.For, ast.AsyncFor)):
+        elif t is ast.For or t is ast.AsyncFor:
             target = self._expr(node.target)
             scope.bind_target(target)
             out.append(
@@ -161,7 +162,7 @@ class AstLowerer(DefinitionCollector):
                     loc=loc,
                 )
             )
-        elif isinstance(node, ast.While):
+        elif t is ast.While:
             out.append(
                 Loop(
                     target=None,
@@ -172,7 +173,7 @@ class AstLowerer(DefinitionCollector):
                     loc=loc,
                 )
             )
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
+        elif t is ast.With or t is ast.AsyncWith:
             items = []
             for item in node.items:
                 target = None
@@ -181,7 +182,7 @@ class AstLowerer(DefinitionCollector):
                     scope.bind_target(target)
                 items.append((self._expr(item.context_expr), target))
             out.append(With(items=tuple(items), body=self._block(node.body), loc=loc))
-        elif isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+        elif t is ast.Try or t is _TRY_STAR:
             handlers = []
             for handler in node.handlers:
                 if handler.name is not None:
@@ -198,11 +199,11 @@ class AstLowerer(DefinitionCollector):
                     loc=loc,
                 )
             )
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        elif t is ast.FunctionDef or t is ast.AsyncFunctionDef:
             out.append(self._function(node))
-        elif isinstance(node, ast.ClassDef):
+        elif t is ast.ClassDef:
             out.append(self._class(node))
-        elif isinstance(node, ast.Match):
+        elif t is ast.Match:
             cases = []
             exhaustive = False
             for case in node.cases:
@@ -418,6 +419,8 @@ def _parenthesised(node: ast.Tuple, lines: list[str]) -> bool:
     text = lines[node.lineno - 1].encode("utf-8")
     return text[node.col_offset : node.col_offset + 1] == b"("
 
+
+_TRY_STAR = getattr(ast, "TryStar", ast.Try)  # Python 3.11+
 
 _EXPR_LOWERING = {
     ast.Attribute: AstLowerer._attribute,
