@@ -84,7 +84,7 @@ def analyze_project(
             for watcher in ctx.new_watchers:
                 if watcher not in closed:
                     graph = graph or CallerGraph(index)
-                    for caller in graph.closure({watcher}) - closed:
+                    for caller in graph.closure({watcher}, known=closed):
                         closed.add(caller)
                         if caller not in visits and caller not in queued:
                             queue.append(caller)
@@ -183,14 +183,16 @@ class CallerGraph:
             reached |= {c for c in self.by_self_method.get(fn.name, ()) if _class_key(index, c) in family}
         return reached
 
-    def closure(self, start: set[str] | frozenset[str]) -> frozenset[str]:
-        """`start` and every function that may call one of them, transitively."""
-        found = set(start)
+    def closure(self, start: set[str] | frozenset[str], known: set[str] | frozenset[str] = frozenset()) -> frozenset[str]:
+        """`start` and every function that may call one of them, transitively. `known`: a set
+        already closed under callers, not walked again (what it holds is left out of the answer)."""
+        found = set(start) - known
         stack = list(found)
         while stack:
-            for caller in self.callers(stack.pop()) - found:
-                found.add(caller)
-                stack.append(caller)
+            for caller in self.callers(stack.pop()):
+                if caller not in found and caller not in known:
+                    found.add(caller)
+                    stack.append(caller)
         return frozenset(found)
 
 
