@@ -271,14 +271,11 @@ def _facts_key_for(source: SourceFile, data_hash: str) -> str:
 
 # Below this many files per process, starting a worker costs more than it saves.
 MIN_FILES_PER_WORKER = 32
-# A worker's facts come back pickled: dumping them costs the worker about this fraction of their
-# parse time (measured on ultralytics and timm; loading them costs the parent about 0.18).
-DUMP_COST = 0.35
 
 
 def _parse_batch(todo, cache: Cache | None, jobs: int):
-    """`jobs` processes in all: this one parses its share while `jobs - 1` forked workers parse
-    theirs."""
+    """`jobs` processes in all: this one parses files while `jobs - 1` forked workers parse
+    others."""
     workers = min(jobs - 1, len(todo) // MIN_FILES_PER_WORKER - 1)
     if workers >= 1:
         pooled = _parse_with_workers(todo, cache, workers)
@@ -303,11 +300,40 @@ def _parse_one(item, cache: Cache | None):
     return source.path, facts, errs
 
 
-def _parse_chunk(chunk, cache):
-    """A worker's share: each file's facts pickled once, for the cache and for the way back
-    (None when too deeply nested to pickle: the parent parses that file itself)."""
+class _Claims:
+    """The files of one parse, largest first, handed out one at a time to whichever process asks
+    (this one and the forked workers, which inherit it): a process on a slower or busier core
+    simply takes fewer, and all finish within about one file of each other."""
+
+    def __init__(self, todo, context) -> None:
+        self.todo = todo
+        self.order = sorted(range(len(todo)), key=lambda i: -len(todo[i][1]))
+        self.next = context.Value("l", 0)
+
+    def __iter__(self):
+        while True:
+            with self.next.get_lock():
+                n = self.next.value
+                self.next.value = n + 1
+            if n >= len(self.order):
+                return
+            yield self.order[n]
+
+
+_claims: _Claims | None = None  # a worker's inherited share of the parse
+
+
+def _adopt_claims(claims: _Claims) -> None:
+    global _claims
+    _claims = claims
+
+
+def _parse_claimed(cache):
+    """A worker's part: the files it claims, each one's facts pickled once, for the cache and for
+    the way back (None when too deeply nested to pickle: the parent parses that file itself)."""
     out = []
-    for source, data, key in chunk:
+    for i in _claims or ():
+        source, data, key = _claims.todo[i]
         errs: list[str] = []
         facts = parse_source(data, source.path, source.module_name, errs)
         try:
@@ -316,24 +342,8 @@ def _parse_chunk(chunk, cache):
             blob = None
         if blob is not None and cache is not None and key is not None and not errs:
             cache.put_pickled("facts", key, blob)
-        out.append((blob, errs))
+        out.append((i, blob, errs))
     return out
-
-
-def _shares(todo, workers: int) -> list[list[int]]:
-    """Indices of `todo` for the parent (first) and each worker, by bytes: a worker's share is
-    smaller than the parent's by what pickling its facts costs it, so that all finish together."""
-    worker_share = 1 / (1 + DUMP_COST + workers)
-    targets = [1 - workers * worker_share] + [worker_share] * workers
-    total = sum(len(data) for _, data, _ in todo) or 1
-    filled = [0.0] * len(targets)
-    shares: list[list[int]] = [[] for _ in targets]
-    for i, (_, data, _) in enumerate(todo):
-        # To the process furthest below its target: big and small files even out.
-        j = min(range(len(targets)), key=lambda k: filled[k] / total - targets[k])
-        shares[j].append(i)
-        filled[j] += len(data)
-    return shares
 
 
 def _parse_with_workers(todo, cache: Cache | None, workers: int):
@@ -344,24 +354,27 @@ def _parse_with_workers(todo, cache: Cache | None, workers: int):
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return None  # spawn re-imports everything per worker: slower than parsing here
-    mine, *theirs = _shares(todo, workers)
+    context = multiprocessing.get_context("fork")
     try:
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        futures = [pool.submit(_parse_chunk, [todo[i] for i in share], cache) for share in theirs]
+        claims = _Claims(todo, context)
+        # The files reach the workers by inheritance at fork, not pickled through a queue.
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt_claims, initargs=(claims,))
+        futures = [pool.submit(_parse_claimed, cache) for _ in range(workers)]
     except (OSError, RuntimeError, ImportError):
         return None
     with pool:
-        results = {i: _parse_one(todo[i], cache) for i in mine}
-        for share, future in zip(theirs, futures):
+        results = {i: _parse_one(todo[i], cache) for i in claims}
+        for future in futures:
             try:
                 parsed = future.result()
-            except Exception:  # noqa: BLE001 - a worker died (killed, out of memory...): redo its share here
-                parsed = [(None, [])] * len(share)
-            for i, (blob, errs) in zip(share, parsed):
-                if blob is None:
-                    results[i] = _parse_one(todo[i], cache)
-                else:
+            except Exception:  # noqa: BLE001 - a worker died (killed, out of memory...): its files are redone below
+                parsed = []
+            for i, blob, errs in parsed:
+                if blob is not None:
                     results[i] = (todo[i][0].path, pickle.loads(blob), errs)
+    for i in range(len(todo)):
+        if i not in results:  # claimed by a worker that died, or its facts could not be pickled
+            results[i] = _parse_one(todo[i], cache)
     return [results[i] for i in range(len(todo))]
 
 

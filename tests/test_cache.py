@@ -176,19 +176,36 @@ def test_fixture_tree_findings_identical_without_cache_cold_warm_and_with_worker
     assert warm.findings == reference.findings and warm.files_checked == reference.files_checked
 
 
-def test_parse_shares_cover_every_file_once_and_weigh_pickling() -> None:
-    from evalguard.pipeline import _shares
+def _claimed(cache):
+    from evalguard import pipeline
 
-    todo = [(None, b"x" * size, None) for size in [120, 9000, 40, 30000, 700, 5000, 2500, 64] * 25]
-    for workers in (1, 2, 7):
-        shares = _shares(todo, workers)
-        assert sorted(i for share in shares for i in share) == list(range(len(todo)))
-        weights = [sum(len(todo[i][1]) for i in share) for share in shares]
-        # Each worker's share is lighter than this process's by what dumping its facts costs.
-        assert all(weights[0] > w for w in weights[1:]), weights
+    return list(pipeline._claims or ())
 
 
-def _die(chunk, cache):
+def test_parse_claims_hand_every_file_to_exactly_one_process() -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from evalguard.pipeline import _adopt_claims, _Claims
+
+    todo = [(None, b"x" * size, None) for size in [120, 9000, 40, 30000, 700, 5000, 2500, 64] * 40]
+    context = multiprocessing.get_context("fork")
+    claims = _Claims(todo, context)
+    with ProcessPoolExecutor(2, mp_context=context, initializer=_adopt_claims, initargs=(claims,)) as pool:
+        futures = [pool.submit(_claimed, None) for _ in range(2)]
+        mine = list(claims)
+        theirs = [i for f in futures for i in f.result()]
+    assert sorted(mine + theirs) == list(range(len(todo)))
+    # Largest first: what is left at the end is small, so no process waits long for another.
+    assert len(todo[claims.order[0]][1]) == 30000 and len(todo[claims.order[-1]][1]) == 40
+
+
+def _die(cache):
+    from evalguard import pipeline
+
+    claimed = iter(pipeline._claims or ())
+    for _ in range(3):  # take some files, then die before handing their facts back
+        next(claimed, None)
     os._exit(9)
 
 
@@ -198,7 +215,7 @@ def test_a_worker_that_dies_has_its_files_parsed_here(tmp_path: Path, monkeypatc
     files = discover([str(_fixture_tree(tmp_path))])
     reference = check_files(files)
     # Forked workers inherit the patch: each dies at once, as if killed for memory.
-    monkeypatch.setattr(pipeline, "_parse_chunk", _die)
+    monkeypatch.setattr(pipeline, "_parse_claimed", _die)
     again = check_files(files, jobs=3)
     assert again.findings == reference.findings and not again.errors
 
