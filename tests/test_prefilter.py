@@ -171,3 +171,17 @@ def test_an_aliased_functional_dropout_is_relevant(tmp_path: Path, analysed_func
     analysed, findings = _analysed(tmp_path, source, analysed_functions)
     assert findings == [(11, "EG004")]
     assert "Head.forward" in analysed
+
+
+def test_a_caller_closure_stops_at_a_set_already_closed() -> None:
+    """Demand mode extends its closed set by each new watcher's callers, walking only up to what
+    is closed already; the answer is the full closure less that set."""
+    from evalguard.analysis.interprocedural import CallerGraph
+
+    index = ProjectIndex(_modules(str(FIXTURES)))
+    graph = CallerGraph(index)
+    keys = sorted(index.functions)
+    closed = graph.closure(set(keys[::7]))
+    assert len(keys) > len(closed) > len(keys[::7])
+    for start in keys[::3]:
+        assert graph.closure({start}, known=closed) == graph.closure({start}) - closed

@@ -1,6 +1,6 @@
 """A small, picklable intermediate representation of Python code.
 
-The parse stage lowers LibCST trees into these frozen dataclasses; every later stage reads only them.
+The parse stage lowers `ast` (or LibCST) trees into these records; every later stage reads only them.
 The IR keeps what mode-flow analysis needs (names, attributes, calls, assignments, control flow,
 `with` blocks) and folds everything else into `Other` nodes that still carry their sub-expressions,
 so calls nested in arbitrary expressions are not lost.
