@@ -20,8 +20,9 @@ from evalguard import __version__
 CACHE_DIR_NAME = ".evalguard_cache"
 # Whole-run results kept per cache (oldest dropped): one per recent set of inputs and settings.
 MAX_RESULTS = 64
-# Bump when the IR or the stored result shapes change without a version bump (development).
-SCHEMA = "4"
+# Bump when the IR, the stored result shapes or what the analysis finds change without a version
+# bump (development): 5 = allocation knowledge reaches earlier readers (results may differ).
+SCHEMA = "5"
 _TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by evalguard.\n"
