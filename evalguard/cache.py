@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
+import shutil
 import tempfile
 from typing import Any
 
@@ -20,6 +22,9 @@ from evalguard import __version__
 CACHE_DIR_NAME = ".evalguard_cache"
 # Whole-run results kept per cache (oldest dropped): one per recent set of inputs and settings.
 MAX_RESULTS = 64
+# Per-file facts kept (oldest dropped, after a run that parsed files): every edit of a file leaves
+# its earlier entry behind, so without a bound the cache would only grow.
+MAX_FACTS = 50_000
 # Bump when the IR, the stored result shapes or what the analysis finds change without a version
 # bump (development): 5 = allocation knowledge reaches earlier readers (results may differ).
 SCHEMA = "5"
@@ -47,6 +52,8 @@ class Cache:
         self.base = os.path.join(self.directory, f"v{__version__}-{SCHEMA}")
         self._ready = False
         self.disabled_reason: str | None = None
+        # Set by a run that parsed files (in this process or its workers): `trim` then bounds the facts.
+        self.facts_written = False
 
     # ---------------------------------------------------------------- entries
 
@@ -80,6 +87,8 @@ class Cache:
         and for the way back to the parent)."""
         if self.disabled_reason is not None:
             return
+        if namespace == "facts":
+            self.facts_written = True
         path = self._entry(namespace, key)
         try:
             self._prepare()
@@ -101,9 +110,17 @@ class Cache:
         except OSError as exc:
             self.disabled_reason = f"cache disabled: cannot write {self.directory}: {getattr(exc, 'strerror', None) or exc}"
 
+    def trim(self) -> None:
+        """After a run: drop the oldest facts entries past MAX_FACTS, if the run added any."""
+        if self.facts_written and self.disabled_reason is None:
+            self._prune(os.path.join(self.base, "facts"), MAX_FACTS)
+        self.facts_written = False
+
     @staticmethod
     def _prune(folder: str, keep: int) -> None:
         entries = []
+        if not os.path.isdir(folder):
+            return
         for sub in os.scandir(folder):
             if sub.is_dir():
                 entries.extend(e for e in os.scandir(sub.path) if e.name.endswith(".pkl"))
@@ -130,6 +147,7 @@ class Cache:
         if self._ready:
             return
         os.makedirs(self.base, exist_ok=True)
+        self._drop_other_versions()
         for name, text in ((".gitignore", "# Created by evalguard.\n*\n"), ("CACHEDIR.TAG", _TAG)):
             target = os.path.join(self.directory, name)
             if not os.path.exists(target):
@@ -138,6 +156,18 @@ class Cache:
                     handle.write(text)
                 os.replace(tmp, target)
         self._ready = True
+
+
+    def _drop_other_versions(self) -> None:
+        """Entries of other evalguard versions or schemas are never read again (the folder name is
+        part of every key): remove their folders, and nothing else, on this version's first write."""
+        current = os.path.basename(self.base)
+        for entry in os.scandir(self.directory):
+            if entry.name != current and _VERSION_DIR.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+
+
+_VERSION_DIR = re.compile(r"v[0-9][0-9A-Za-z.+!_-]*-[0-9]+")
 
 
 def default_cache_dir(root: str) -> str:

@@ -118,6 +118,7 @@ def check_files(
                 for _ in files:
                     on_file()
             cached.result.notes = notes
+            cache.trim()
             return cached.result
     modules: list[ModuleFacts] = []
     notebooks: dict[str, NotebookSource | None] = {}
@@ -151,6 +152,8 @@ def check_files(
     if run_key is not None and not result.errors:
         cache.put("results", run_key, (context_inputs, result.findings, result.files_checked))
         _remember_latest(cache, files, contents, enabled, options, run_key)
+    if cache is not None:
+        cache.trim()
     return result
 
 
@@ -258,6 +261,8 @@ def _parse_all(
     for path, facts, errs in _parse_batch(todo, cache, jobs):
         out[path] = facts
         errors.extend(errs)
+    if todo and cache is not None:
+        cache.facts_written = True  # (workers wrote theirs in their own processes)
     return out
 
 

@@ -312,3 +312,35 @@ def test_imported_files_that_were_not_given_are_read_from_the_cache(project: Pat
     (project / "train.py").write_text("# moved down one line\n" + TRAIN)
     assert [(f.code, f.line) for f in check_files(files, cache=cache).findings] == [("EG001", 13)]
     assert parsed == ["train.py"]
+
+
+def _facts_entries(project: Path) -> list[Path]:
+    return [p for p in (project / ".evalguard_cache").glob("v*/facts/*/*.pkl")]
+
+
+def test_facts_of_earlier_edits_are_dropped_past_the_bound(project: Path, monkeypatch) -> None:
+    from evalguard import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "MAX_FACTS", 4)
+    for i in range(6):  # each edit leaves the file's earlier facts entry behind
+        (project / "helpers.py").write_text(HELPERS_BUG + f"\n\ndef extra_{i}():\n    return {i}\n")
+        _, findings = run(["."], project)
+        assert codes(findings) == [("train.py", "EG001", 12)]
+        assert len(_facts_entries(project)) <= 4
+    # What was dropped is recomputed, never missed: the answer after a cold start is the same.
+    (project / "helpers.py").write_text(HELPERS_OK)
+    assert run(["."], project)[1] == []
+
+
+def test_a_new_version_removes_the_folders_of_other_versions_only(project: Path) -> None:
+    cache_dir = project / ".evalguard_cache"
+    old = cache_dir / "v0.0.9-3" / "facts" / "ab"
+    old.mkdir(parents=True)
+    (old / "cdef.pkl").write_bytes(b"stale")
+    (cache_dir / "notes").mkdir()
+    (cache_dir / "v-not-ours.txt").write_text("kept")
+    run(["."], project)
+    names = {p.name for p in cache_dir.iterdir()}
+    assert "v0.0.9-3" not in names
+    assert {"notes", "v-not-ours.txt", "CACHEDIR.TAG", ".gitignore"} <= names
+    assert len([n for n in names if n.startswith("v0")]) == 1
