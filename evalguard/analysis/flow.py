@@ -209,10 +209,10 @@ class Context:
         """What is known about allocation `obj`, (re)stated by function `by`'s analysis. Knowledge
         only grows: an allocation site analysed again does not forget that another function
         showed its object to be a module."""
+        if info.is_module is None and obj in self.upgraded:
+            info = replace(info, is_module=True)
         known = self.allocs.get(obj)
         if known == info:
-            return
-        if known is not None and known.is_module is True and info.is_module is None and replace(known, is_module=None) == info:
             return
         self.allocs[obj] = info
         if known is not None:
@@ -674,8 +674,8 @@ class FunctionAnalysis:
             if info is None or info.wrapper:
                 continue
             if info.is_module is None:
-                self.ctx.set_alloc(obj, replace(info, is_module=True), self.key)
                 self.ctx.upgraded.add(obj)
+                self.ctx.set_alloc(obj, info, self.key)
             if obj in self.ctx.upgraded:
                 current = state.modes.get(obj)
                 if current is not None and current.kinds() == {M.UNKNOWN}:

@@ -161,13 +161,10 @@ class CallerGraph:
             self.callees[key] = _static_callees(index, key, memo)
             for callee in self.callees[key]:
                 self.callers_of.setdefault(callee, set()).add(key)
-            for called in fn.called_names:
-                head, dot, _ = called.partition(".")
-                name = called.rpartition(".")[2]
-                if called.count(".") == 1 and head == "self" and fn.class_qualname is not None:
-                    self.by_self_method.setdefault(name, set()).add(key)
-                elif dot and (head == "self" or head in fn.local_names):
-                    # Not on a module, an import or a global (`LOGGER.info()`): those resolve statically.
+            for called, name in _object_method_calls(fn):
+                if called.count(".") == 1 and called.startswith("self.") and fn.class_qualname is not None:
+                    self.by_self_method.setdefault(name, set()).add(key)  # `self.name()`
+                else:
                     self.by_method_name.setdefault(name, set()).add(key)
 
     def callers(self, key: str) -> set[str]:
@@ -194,6 +191,18 @@ class CallerGraph:
                     found.add(caller)
                     stack.append(caller)
         return frozenset(found)
+
+
+def _object_method_calls(fn) -> list[tuple[str, str]]:
+    """(dotted call, method name) for the calls on `self` or a local object (`self.net.eval()`,
+    `trainer.fit()`), whose receiver only the analysis knows; not on a module, an import or a
+    global (`LOGGER.info()`): those resolve statically."""
+    out = []
+    for called in fn.called_names:
+        head, dot, _ = called.partition(".")
+        if dot and (head == "self" or head in fn.local_names):
+            out.append((called, called.rpartition(".")[2]))
+    return out
 
 
 def _class_key(index: ProjectIndex, key: str) -> str | None:
@@ -246,11 +255,8 @@ def callees_first(
 
     def callees(key: str) -> list[str]:
         out = list(static_callees(key))
-        fn = index.functions[key]
-        for called in sorted(fn.called_names):
-            head, dot, _ = called.partition(".")
-            if dot and (head == "self" or head in fn.local_names):
-                out.extend(methods.get(called.rpartition(".")[2], ()))
+        for _, name in sorted(_object_method_calls(index.functions[key])):
+            out.extend(methods.get(name, ()))
         return out
 
     order = _post_order(keys, callees)  # reaches the same members: it follows more edges, within them
