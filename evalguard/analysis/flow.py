@@ -254,6 +254,8 @@ class FunctionAnalysis:
         self.path = self.facts.path
         self.on_call = on_call
         self.is_module_body = self.fn.kind == "module"
+        # Every name this function reads is keyed by itself (no module body, no `global`).
+        self._plain_names = not self.is_module_body and not self.fn.global_names
         self.display = self.fn.qualname if not self.is_module_body else "<module>"
         self.forwards: dict[str, Forward] = {}
         # For fixes: (header line, first body line) of the enclosing loops, and where the current
@@ -463,7 +465,11 @@ class FunctionAnalysis:
         joined = _join_all(branches)
         if len(branches) == 2:
             a, b = branches
-            for obj in set(a.modes) | set(b.modes):
+            a_modes, b_modes = a.modes, b.modes
+            for obj in set(a_modes) | set(b_modes):
+                mine = a_modes.get(obj)
+                if mine is not None and mine is b_modes.get(obj):
+                    continue  # the same entry in both branches: not switched differently
                 pre = self.mode_of(before, obj)
                 ma, mb = self.mode_of(a, obj), self.mode_of(b, obj)
                 if ma == pre or mb == pre:
@@ -684,6 +690,8 @@ class FunctionAnalysis:
     # ================================================================== names and objects
 
     def _var_key(self, name: str) -> str:
+        if self._plain_names:
+            return name
         if self.is_module_body:
             return f"G:{self.module}|{name}"
         if name in self.fn.global_names:
@@ -691,8 +699,7 @@ class FunctionAnalysis:
         return name
 
     def read_name(self, name: str, state: State) -> Value:
-        key = self._var_key(name)
-        value = state.vars.get(key)
+        value = state.vars.get(name if self._plain_names else self._var_key(name))
         if value is not None:
             return value
         if self.is_module_body or name in self.fn.local_names:
@@ -847,7 +854,10 @@ class FunctionAnalysis:
     def expr(self, node: ir.Expr | None, state: State) -> Value:
         # One dict lookup on the exact node type (IR classes have no subclasses) instead of a
         # chain of isinstance tests: this runs for every sub-expression of every analysis.
-        handler = _EXPR_HANDLERS.get(type(node))
+        t = type(node)
+        if t is ir.Name:  # a third of all sub-expressions
+            return self.read_name(node.id, state)
+        handler = _EXPR_HANDLERS.get(t)
         return handler(self, node, state) if handler is not None else NOTHING
 
     def _name(self, node: ir.Name, state: State) -> Value:
