@@ -194,7 +194,8 @@ class Lowerer(DefinitionCollector):
         elif isinstance(node, cst.Del):
             out.append(Delete((self._expr(node.target),), loc))
         elif isinstance(node, cst.Assert):
-            out.append(ExprStmt(self._expr(node.test), loc))
+            # A test of the value, not a bare statement: `assert data.train` reads a property.
+            out.append(ExprStmt(Other((self._expr(node.test),)), loc))
         elif isinstance(node, cst.Global):
             scope.global_names.update(n.name.value for n in node.names)
         elif isinstance(node, cst.Nonlocal):

@@ -127,7 +127,8 @@ class AstLowerer(DefinitionCollector):
             target = targets[0] if len(targets) == 1 else Seq(tuple(targets))
             out.append(Delete((target,), loc))
         elif t is ast.Assert:
-            out.append(ExprStmt(self._expr(node.test), loc))
+            # A test of the value, not a bare statement: `assert data.train` reads a property.
+            out.append(ExprStmt(Other((self._expr(node.test),)), loc))
         elif t is ast.Global or t is ast.Nonlocal:
             scope.global_names.update(node.names)
         elif t is ast.Import:
