@@ -14,11 +14,12 @@ sub-object reached through an attribute.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
 from evalguard.analysis import knowledge as K
 from evalguard.analysis import modes as M
+from evalguard.analysis.gradients import updates_from_own_grad
 from evalguard.analysis.modes import ModeVal, Origin
 from evalguard.analysis.project import (
     ProjectIndex,
@@ -266,8 +267,9 @@ class FunctionAnalysis:
         self.trained_explicitly: set[str] = set()
         self.events: dict[tuple[str, Loc], Event] = {}
         self.current_loc: Loc = self.fn.loc
-        # torch.jit.script results: object -> location of the script call (reported if saved).
-        self.scripted: dict[str, Loc] = {}
+        # torch.jit.script/trace results: object -> (location of the call, the mode is baked in:
+        # a trace). Reported once saved, a trace also once returned (see `_scripted_saved`).
+        self.scripted: dict[str, tuple[Loc, bool]] = {}
         self.breaks: list[list[State]] = []
         self.continues: list[list[State]] = []
         self.no_grad = False
@@ -278,6 +280,11 @@ class FunctionAnalysis:
         # which forwards are training steps (a logging forward beside them is not one).
         self.taint_known_loops: set[int | None] = set()
         self.has_step = False
+        # An optimizer step (or a framework's) here or in a callee, and a `.grad` read: a backward
+        # without an update whose gradients are read is gradient inspection, not training (see
+        # `_inspects_gradients`).
+        self.has_update = False
+        self.reads_grad = False
         self.backward_taint: set[str] = set()
         self.returns: list[Value] = []
         self.return_states: list[State] = []
@@ -321,7 +328,20 @@ class FunctionAnalysis:
         exit_state = _join_all(exits) if exits else State()
         if end is not None:
             self.returns.append(NOTHING)
+        if self._inspects_gradients():
+            self.backward_taint.clear()
+            self.step_loops.clear()
+            self.has_step = False
         return FunctionResult(self._summary(exit_state), self._finish_forwards(), list(self.events.values()))
+
+    def _inspects_gradients(self) -> bool:
+        """A backward() whose gradients are read and never applied: no optimizer step here or in
+        a callee, no parameter updated from its own `.grad` (`p -= lr * p.grad`). Fisher and
+        importance estimates, gradient similarity, saliency maps and adversarial inputs run on a
+        model in eval mode on purpose; the weights do not change, so it is not a training step."""
+        if not (self.has_step and self.reads_grad) or self.has_update:
+            return False
+        return not updates_from_own_grad(self.fn.body)
 
     def _framework_managed(self) -> bool:
         if self.fn.class_qualname is None or self.fn.name not in K.FRAMEWORK_STEP_METHODS:
@@ -379,7 +399,7 @@ class FunctionAnalysis:
         if t is ir.Return:
             value = self.expr(stmt.value, state) if stmt.value is not None else NOTHING
             self._mark_used(value)
-            self._scripted_saved(value)
+            self._scripted_saved(value, returned=True)
             self.returns.append(value)
             self.return_states.append(state)
             return None
@@ -409,12 +429,26 @@ class FunctionAnalysis:
         narrowed = self._isinstance_test(stmt.test)
         if narrowed is not None:
             self.narrowed.append(narrowed)
+        tested_modules, negated = self._module_type_test(stmt.test, state)
+        returns_before = len(self.return_states)
         try:
             then_state = self.block(stmt.body, state.copy())
         finally:
             if narrowed is not None:
                 self.narrowed.pop()
+        returns_between = len(self.return_states)
         else_state = self.block(stmt.orelse, state.copy())
+        if tested_modules:
+            # `if isinstance(m, nn.Module): m.eval()`: where `m` is not a module it has no mode,
+            # so after the `if` its mode is the one the module branch left, not "eval or unchanged".
+            if negated:
+                not_module = [then_state, *self.return_states[returns_before:returns_between]]
+            else:
+                not_module = [else_state, *self.return_states[returns_between:]]
+            for branch in not_module:
+                if branch is not None:
+                    for obj in tested_modules:
+                        self.set_mode(branch, obj, M.BOTTOM)
         if saved is not None and then_state is not None:
             # `if was_training: model.train()` restores the saved mode: on the other branch the
             # model was not training when saved, so its mode there is the saved one too.
@@ -428,6 +462,18 @@ class FunctionAnalysis:
         if not branches:
             return None
         return self.join_branches(state, branches)
+
+    def _module_type_test(self, test: ir.Expr, state: State) -> tuple[list[str], bool]:
+        """(the objects tested, negated) for `isinstance(m, nn.Module)` / `not isinstance(...)`."""
+        negated = type(test) is ir.Not
+        call = test.operand if negated else test  # type: ignore[union-attr]
+        if not (type(call) is ir.Call and dotted_name(call.func) == "isinstance" and len(call.args) == 2):
+            return [], False
+        name = dotted_name(call.args[1])
+        sym = self.ctx.index.resolve_name(name, self.facts, self.fn.imports) if name else None
+        if sym is None or sym.kind != "external" or sym.target not in K.TORCH_MODULE_CLASSES:
+            return [], False
+        return sorted(self.expr(call.args[0], state).objs), negated
 
     def _isinstance_test(self, test: ir.Expr) -> tuple[str, tuple[str, ...]] | None:
         """`isinstance(m, C)` / `isinstance(m, (C, D))` with project classes: (`m`, class keys)."""
@@ -924,6 +970,8 @@ class FunctionAnalysis:
         if node.attr in K.SHAPE_ATTRS and base.taint:
             self._mark(base.taint, shape_used=True)
             return NOTHING
+        if node.attr == "grad":
+            self.reads_grad = True
         if not base.objs:
             return Value(taint=base.taint)
         return Value(objs=self.attr_objs(state, base.objs, node.attr), taint=base.taint)
@@ -1026,6 +1074,7 @@ class FunctionAnalysis:
             self._training_step(recv.taint, state)
             return NOTHING
         if meth == "step" and self._is_optimizer(recv, node, state):
+            self.has_update = True
             self._training_step(frozenset(), state)
             return NOTHING
         if meth == "forward" and recv.objs:
@@ -1064,6 +1113,7 @@ class FunctionAnalysis:
             for v in (*args, *kwargs.values()):
                 self._make_unknown(v.objs, state, node, f"`{meth}()`")
         if meth == "manual_backward":
+            self.has_update = True  # the framework steps the optimizer
             for v in args:
                 self._training_step(v.taint, state)
         result = self._opaque_result(args, kwargs, recv)
@@ -1423,6 +1473,8 @@ class FunctionAnalysis:
             state.loaded = state.loaded | (resolve(obj[2:]) if obj.startswith("E:") else {obj})
         for obj in summary.optimized:
             state.optimized = state.optimized | (resolve(obj[2:]) if obj.startswith("E:") else {obj})
+        self.has_update = self.has_update or summary.has_update
+        self.reads_grad = self.reads_grad or summary.reads_grad
         if summary.has_step:
             self._training_step(frozenset(), state)
             # The callee trained whatever it was handed.
@@ -1580,7 +1632,7 @@ class FunctionAnalysis:
             # trace drawn for TensorBoard's graph view is not.
             obj = self._alloc_id(node)
             self.ctx.set_alloc(obj, ObjInfo(label=f"{last}()", is_module=None, sensitive=True), self.key)
-            self.scripted[obj] = node.loc
+            self.scripted[obj] = (node.loc, qualname != "torch.jit.script")
             self._event("pending-export", node.loc, path_text(node.args[0]) or "model", qualname, state, args[0].objs)
             return Value(objs=frozenset({obj}))
         if qualname == "torch.jit.save" and args:
@@ -1789,9 +1841,14 @@ class FunctionAnalysis:
             if _ungated_dropout_p(p):
                 self._event("sdpa-dropout", node.loc, path_text(p) or repr(getattr(p, "value", "p")))  # type: ignore[arg-type]
 
-    def _scripted_saved(self, value: Value) -> None:
+    def _scripted_saved(self, value: Value, returned: bool = False) -> None:
+        """A scripted or traced module saved, or a traced one returned: the artefact keeps the
+        mode. A scripted module handed back to the caller does not: `training` stays a flag of the
+        ScriptModule, and `eval()` still switches it."""
         for obj in value.objs:
-            loc = self.scripted.get(obj)
+            loc, baked = self.scripted.get(obj, (None, False))
+            if returned and not baked:
+                continue
             pending = self.events.pop(("pending-export", loc), None) if loc is not None else None
             if pending is not None:
                 pending.kind = "export"
@@ -1941,6 +1998,8 @@ class FunctionAnalysis:
             returns=tuple(sorted(returns)),
             fresh_modes=tuple(fresh),
             has_step=self.has_step and not self.framework_managed,
+            has_update=self.has_update,
+            reads_grad=self.reads_grad,
             backward_params=backward_params,
             returns_forward_of=frozenset(returns_forward_of),
             returns_elts=self._returns_elts(),
@@ -2213,4 +2272,5 @@ def _nonzero(value: Value | None) -> bool:
     if value.is_const:
         return bool(value.const)
     return True
+
 

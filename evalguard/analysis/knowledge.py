@@ -48,6 +48,9 @@ SENSITIVE_FUNCTIONAL = frozenset(
     }
 )
 
+# `torch.nn.Module` itself, under both of its import paths.
+TORCH_MODULE_CLASSES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
+
 # Bases that make a class an nn.Module (besides anything under torch.nn with a capitalised name).
 MODULE_BASES = (
     "torch.nn.Module",
@@ -142,6 +145,11 @@ MODE_SHARING_WRAPPERS = frozenset(
         "torch.nn.parallel.distributed.DistributedDataParallel",
         "torch.compile",
         "torch.nn.SyncBatchNorm.convert_sync_batchnorm",
+        # PEFT adapters wrap the model: the wrapper's forward runs it in its own mode, and the
+        # wrapper's train()/eval() recurse into it.
+        "peft.get_peft_model",
+        "peft.mapping.get_peft_model",
+        "peft.mapping_func.get_peft_model",
     }
 )
 

@@ -362,7 +362,7 @@ class ProjectIndex:
                 if base.kind == "class":
                     continue
                 if base.kind in ("external", "unknown") and base.target:
-                    if base.target in ("torch.nn.Module", "torch.nn.modules.module.Module"):
+                    if base.target in K.TORCH_MODULE_CLASSES:
                         continue
                     if external_class_kind(base.target) != "not-module":
                         return False

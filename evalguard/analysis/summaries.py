@@ -105,6 +105,10 @@ class Summary:
     returns: tuple[str, ...] = ()
     fresh_modes: tuple[tuple[str, ModeVal], ...] = ()
     has_step: bool = False
+    # Updates weights: an optimizer step, a framework-managed step (not only a backward()).
+    has_update: bool = False
+    # Reads some tensor's `.grad`, here or in a callee.
+    reads_grad: bool = False
     # Parameters whose value reaches a `.backward()` inside (index in the parameter list).
     backward_params: frozenset[int] = frozenset()
     returns_forward_of: frozenset[str] = frozenset()

@@ -372,3 +372,60 @@ def path_text(expr: Expr) -> str | None:
     if isinstance(expr, Name):
         return expr.id
     return None
+
+
+def walk_statements(body: tuple[Stmt, ...]):
+    """Every statement of a body, nested blocks included (not nested definitions: they are
+    functions of their own)."""
+    for stmt in body:
+        yield stmt
+        t = type(stmt)
+        if t is If or t is Loop:
+            yield from walk_statements(stmt.body)
+            yield from walk_statements(stmt.orelse)
+        elif t is With:
+            yield from walk_statements(stmt.body)
+        elif t is Try:
+            for block in (stmt.body, *stmt.handlers, stmt.orelse, stmt.finalbody):
+                yield from walk_statements(block)
+        elif t is Match:
+            for block in stmt.cases:
+                yield from walk_statements(block)
+
+
+def walk_expr(expr: Expr | None):
+    """An expression and all its sub-expressions (not into lambdas: `FuncRef` bodies are functions)."""
+    if expr is None:
+        return
+    yield expr
+    t = type(expr)
+    if t is Attr or t is Starred:
+        yield from walk_expr(expr.value)
+    elif t is Subscript:
+        yield from walk_expr(expr.value)
+        yield from walk_expr(expr.index)
+    elif t is Call:
+        yield from walk_expr(expr.func)
+        for a in expr.args:
+            yield from walk_expr(a)
+        for _, v in expr.kwargs:
+            yield from walk_expr(v)
+    elif t is Seq:
+        for e in expr.elts:
+            yield from walk_expr(e)
+    elif t is Other:
+        for e in expr.children:
+            yield from walk_expr(e)
+    elif t is IfExp:
+        yield from walk_expr(expr.test)
+        yield from walk_expr(expr.body)
+        yield from walk_expr(expr.orelse)
+    elif t is Not:
+        yield from walk_expr(expr.operand)
+
+
+def root_name(expr: Expr) -> str | None:
+    """`p` for `p.grad.data`, `grads[i]`; None when not rooted at a name."""
+    while type(expr) is Attr or type(expr) is Subscript:
+        expr = expr.value
+    return expr.id if type(expr) is Name else None
