@@ -96,7 +96,7 @@ def _const(value: object) -> Value:
 
 
 class State:
-    __slots__ = ("vars", "fields", "modes", "loaded", "optimized", "stepped", "unfrozen")
+    __slots__ = ("vars", "fields", "modes", "loaded", "optimized", "stepped", "unfrozen", "conds")
 
     def __init__(self) -> None:
         self.vars: dict[str, Value] = {}
@@ -109,6 +109,10 @@ class State:
         # Submodules frozen with eval() that an ancestor's train() re-enabled, not re-frozen yet:
         # (submodule, the train() call's location, the freeze's origin, the ancestor's text).
         self.unfrozen: frozenset[tuple[str, Loc, Origin, str]] = frozenset()
+        # Modes an `if flag:` left depending on the flag: (flag text, object) -> (mode where the
+        # flag held, mode where it did not, the joined mode after the `if`). Never changed in
+        # place (copies share it).
+        self.conds: dict[tuple[str, str], tuple[ModeVal, ModeVal, ModeVal]] = _NO_CONDS
 
     def copy(self) -> "State":
         s = State.__new__(State)  # every slot is set below: no empty dicts built to be replaced
@@ -119,6 +123,7 @@ class State:
         s.optimized = self.optimized
         s.stepped = self.stepped
         s.unfrozen = self.unfrozen
+        s.conds = self.conds
         return s
 
     def same(self, other: "State") -> bool:
@@ -130,7 +135,11 @@ class State:
             and self.optimized == other.optimized
             and self.stepped == other.stepped
             and self.unfrozen == other.unfrozen
+            and self.conds == other.conds
         )
+
+
+_NO_CONDS: dict = {}
 
 
 def entry_path(obj: str) -> str | None:
@@ -430,14 +439,18 @@ class FunctionAnalysis:
         if narrowed is not None:
             self.narrowed.append(narrowed)
         tested_modules, negated = self._module_type_test(stmt.test, state)
+        flag = _flag_test(stmt.test)
+        then_entry, else_entry = state.copy(), state.copy()
+        if flag is not None and state.conds:
+            self._recall_flag_modes(flag, state, then_entry, else_entry)
         returns_before = len(self.return_states)
         try:
-            then_state = self.block(stmt.body, state.copy())
+            then_state = self.block(stmt.body, then_entry)
         finally:
             if narrowed is not None:
                 self.narrowed.pop()
         returns_between = len(self.return_states)
-        else_state = self.block(stmt.orelse, state.copy())
+        else_state = self.block(stmt.orelse, else_entry)
         if tested_modules:
             # `if isinstance(m, nn.Module): m.eval()`: where `m` is not a module it has no mode,
             # so after the `if` its mode is the one the module branch left, not "eval or unchanged".
@@ -461,7 +474,38 @@ class FunctionAnalysis:
         branches = [s for s in (then_state, else_state) if s is not None]
         if not branches:
             return None
-        return self.join_branches(state, branches)
+        joined = self.join_branches(state, branches)
+        if flag is not None and then_state is not None and else_state is not None:
+            self._remember_flag_modes(flag, then_state, else_state, joined)
+        return joined
+
+    def _remember_flag_modes(self, flag: tuple[str, bool], then_state: State, else_state: State, joined: State) -> None:
+        """`if args.distill: teacher.eval()`: the teacher's mode now depends on the flag; a later
+        `if args.distill:` sees the mode of the branch where the flag held (see `_recall_flag_modes`)."""
+        text, positive = flag
+        conds = None
+        for obj in set(then_state.modes) | set(else_state.modes):
+            held, other = self.mode_of(then_state, obj), self.mode_of(else_state, obj)
+            if held == other:
+                continue
+            if not positive:
+                held, other = other, held
+            if conds is None:
+                conds = dict(joined.conds)
+            conds[(text, obj)] = (held, other, self.mode_of(joined, obj))
+        if conds is not None:
+            joined.conds = conds
+
+    def _recall_flag_modes(self, flag: tuple[str, bool], state: State, then_entry: State, else_entry: State) -> None:
+        """Branches of a test repeated from an earlier `if` take the modes that `if` left on the
+        same side, for objects not switched since (their mode is still the joined one). The flag
+        is assumed not to change in between: a name or attribute path (`args.distill`,
+        `self.use_ema`), a configuration rather than a computed value."""
+        text, positive = flag
+        for (cond_text, obj), (held, other, joined) in state.conds.items():
+            if cond_text != text or self.mode_of(state, obj) != joined:
+                continue
+            then_entry.modes[obj], else_entry.modes[obj] = (held, other) if positive else (other, held)
 
     def _module_type_test(self, test: ir.Expr, state: State) -> tuple[list[str], bool]:
         """(the objects tested, negated) for `isinstance(m, nn.Module)` / `not isinstance(...)`."""
@@ -1960,7 +2004,8 @@ class FunctionAnalysis:
                     no_grad=fwd.no_grad,
                     in_init=fwd.in_init,
                     inference_hint=fwd.inference_hint,
-                    trained=fwd.trained or fwd.fid in self.backward_taint,
+                    # As in `_finish_forwards`: under no_grad nothing flows back to this model.
+                    trained=fwd.trained or (fwd.fid in self.backward_taint and not fwd.no_grad),
                     value_used=fwd.value_used,
                     shape_used=fwd.shape_used,
                     returned=fwd_returned,
@@ -2074,6 +2119,8 @@ def _join_into(a: State, b: State) -> None:
     a.optimized = a.optimized | b.optimized
     a.stepped = a.stepped | b.stepped
     a.unfrozen = a.unfrozen | b.unfrozen
+    if a.conds is not b.conds:
+        a.conds = {k: v for k, v in a.conds.items() if b.conds.get(k) == v} if a.conds and b.conds else _NO_CONDS
 
 
 def _join_modes_into(a: State, b: State) -> None:
@@ -2154,6 +2201,7 @@ def _replace_state(target: State, source: State) -> None:
     target.optimized = source.optimized
     target.stepped = source.stepped
     target.unfrozen = source.unfrozen
+    target.conds = source.conds
 
 
 def _bind(
@@ -2274,3 +2322,10 @@ def _nonzero(value: Value | None) -> bool:
     return True
 
 
+def _flag_test(test: ir.Expr) -> tuple[str, bool] | None:
+    """(`args.distill`, True) for `if args.distill:`, False for `if not args.distill:`."""
+    positive = True
+    if type(test) is ir.Not:
+        test, positive = test.operand, False
+    text = dotted_name(test) if type(test) in (ir.Name, ir.Attr) else None
+    return (text, positive) if text else None
