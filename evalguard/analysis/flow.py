@@ -20,6 +20,7 @@ from dataclasses import replace
 from evalguard.analysis import knowledge as K
 from evalguard.analysis import modes as M
 from evalguard.analysis.gradients import updates_from_own_grad
+from evalguard.analysis.training_tests import is_zero, training_test, zeroed_outside_training
 from evalguard.analysis.modes import ModeVal, Origin
 from evalguard.analysis.project import (
     ProjectIndex,
@@ -282,6 +283,8 @@ class FunctionAnalysis:
         self.breaks: list[list[State]] = []
         self.continues: list[list[State]] = []
         self.no_grad = False
+        # Inside branches that run only in training (`if self.training:`): how many.
+        self.training_only = 0
         self.loop_stack: list[int] = []
         self.loop_counter = 0
         self.step_loops: set[int | None] = set()
@@ -294,6 +297,11 @@ class FunctionAnalysis:
         # `_inspects_gradients`).
         self.has_update = False
         self.reads_grad = False
+        # Where backward() and weight updates run: (taint, enclosing loop headers, line, innermost
+        # loop id) and (enclosing loop headers, line). See `_dead_end_backwards`.
+        self.backward_sites: list[tuple[frozenset[str], tuple[int, ...], int, int | None]] = []
+        self.update_sites: list[tuple[tuple[int, ...], int]] = []
+        self.other_step_loops: set[int | None] = set()
         self.backward_taint: set[str] = set()
         self.returns: list[Value] = []
         self.return_states: list[State] = []
@@ -341,6 +349,8 @@ class FunctionAnalysis:
             self.backward_taint.clear()
             self.step_loops.clear()
             self.has_step = False
+        else:
+            self._drop_dead_end_backwards()
         return FunctionResult(self._summary(exit_state), self._finish_forwards(), list(self.events.values()))
 
     def _inspects_gradients(self) -> bool:
@@ -351,6 +361,28 @@ class FunctionAnalysis:
         if not (self.has_step and self.reads_grad) or self.has_update:
             return False
         return not updates_from_own_grad(self.fn.body)
+
+    def _drop_dead_end_backwards(self) -> None:
+        """In a function that updates weights, a backward() no update can follow (after the
+        training loop: a gradient check, a saliency map) trains nothing: its forwards are not
+        training steps. An update follows when it comes later in the function or shares a loop
+        with the backward (the next iteration). A function with no update of its own leaves its
+        backward() to the callers, and a hand-written update counts everywhere."""
+        if not self.update_sites or not self.backward_sites or updates_from_own_grad(self.fn.body):
+            return
+        applied: set[str] = set()
+        live_loops: set[int | None] = set()
+        dead: set[str] = set()
+        dead_loops: set[int | None] = set()
+        for taint, loops, line, loop in self.backward_sites:
+            if any(u_line >= line or set(u_loops) & set(loops) for u_loops, u_line in self.update_sites):
+                applied |= taint
+                live_loops.add(loop)
+            else:
+                dead |= taint
+                dead_loops.add(loop)
+        self.backward_taint -= dead - applied
+        self.step_loops -= dead_loops - live_loops - self.other_step_loops
 
     def _framework_managed(self) -> bool:
         if self.fn.class_qualname is None or self.fn.name not in K.FRAMEWORK_STEP_METHODS:
@@ -443,14 +475,21 @@ class FunctionAnalysis:
         then_entry, else_entry = state.copy(), state.copy()
         if flag is not None and state.conds:
             self._recall_flag_modes(flag, state, then_entry, else_entry)
+        training_branch = training_test(stmt.test)
         returns_before = len(self.return_states)
+        self.training_only += training_branch is True
         try:
             then_state = self.block(stmt.body, then_entry)
         finally:
+            self.training_only -= training_branch is True
             if narrowed is not None:
                 self.narrowed.pop()
         returns_between = len(self.return_states)
-        else_state = self.block(stmt.orelse, else_entry)
+        self.training_only += training_branch is False
+        try:
+            else_state = self.block(stmt.orelse, else_entry)
+        finally:
+            self.training_only -= training_branch is False
         if tested_modules:
             # `if isinstance(m, nn.Module): m.eval()`: where `m` is not a module it has no mode,
             # so after the `if` its mode is the one the module branch left, not "eval or unchanged".
@@ -755,6 +794,10 @@ class FunctionAnalysis:
         if all(_is_self_rooted(o) for o in holders.objs) and self.fn.class_qualname is not None:
             # Only a class known to subclass nn.Module (not e.g. a Keras layer).
             class_key = func_key(self.module, self.fn.class_qualname)
+            if path == "self" and self._reads_own_flag(class_key) and _restores_flag(self.fn.body, "self"):
+                # `was = self.training; self.training = False; super().forward(...); self.training
+                # = was`: the class's own code branches on the flag, flipped for one call.
+                return False
             return self.fn.kind == "instance" and self.ctx.index.class_props(class_key)[0] is True
         return self._is_model_value(holders, state)
 
@@ -1118,7 +1161,7 @@ class FunctionAnalysis:
             self._training_step(recv.taint, state)
             return NOTHING
         if meth == "step" and self._is_optimizer(recv, node, state):
-            self.has_update = True
+            self._note_update()
             self._training_step(frozenset(), state)
             return NOTHING
         if meth == "forward" and recv.objs:
@@ -1157,9 +1200,9 @@ class FunctionAnalysis:
             for v in (*args, *kwargs.values()):
                 self._make_unknown(v.objs, state, node, f"`{meth}()`")
         if meth == "manual_backward":
-            self.has_update = True  # the framework steps the optimizer
             for v in args:
                 self._training_step(v.taint, state)
+            self._note_update()  # the framework steps the optimizer
         result = self._opaque_result(args, kwargs, recv)
         if recv.objs and self._may_be_module(recv) and self._is_model_value(recv, state):
             return result
@@ -1517,8 +1560,9 @@ class FunctionAnalysis:
             state.loaded = state.loaded | (resolve(obj[2:]) if obj.startswith("E:") else {obj})
         for obj in summary.optimized:
             state.optimized = state.optimized | (resolve(obj[2:]) if obj.startswith("E:") else {obj})
-        self.has_update = self.has_update or summary.has_update
         self.reads_grad = self.reads_grad or summary.reads_grad
+        if summary.has_update:
+            self._note_update()
         if summary.has_step:
             self._training_step(frozenset(), state)
             # The callee trained whatever it was handed.
@@ -1807,9 +1851,17 @@ class FunctionAnalysis:
 
     # ================================================================== training steps and taint
 
+    def _note_update(self) -> None:
+        self.has_update = True
+        self.update_sites.append((tuple(line for line, _ in self.loop_lines), self.current_loc.line))
+
     def _training_step(self, taint: frozenset[str], state: State) -> None:
         self.has_step = True
         loop = self.loop_stack[-1] if self.loop_stack else None
+        if taint:
+            self.backward_sites.append((taint, tuple(line for line, _ in self.loop_lines), self.current_loc.line, loop))
+        else:
+            self.other_step_loops.add(loop)  # an optimizer step, a callee's step
         self.step_loops.add(loop)
         if any(t in self.forwards for t in taint):
             self.taint_known_loops.add(loop)
@@ -1868,12 +1920,15 @@ class FunctionAnalysis:
 
     def _functional_dropout_events(self, node: ir.Call, qualname: str) -> None:
         last = qualname.rsplit(".", 1)[-1]
-        if _mc_dropout_intent(self.fn):
-            return
+        if _mc_dropout_intent(self.fn) or self.training_only:
+            return  # (a branch that runs only in training follows the mode)
         if K.is_functional_dropout(qualname) and last != "batch_norm":
             training = dict(node.kwargs).get("training")
             if training is None and len(node.args) >= 3:
                 training = node.args[2]
+            rate = dict(node.kwargs).get("p", node.args[1] if len(node.args) >= 2 else None)
+            if rate is not None and (is_zero(rate) or self._zeroed_outside_training(rate)):
+                return
             if training is None and last in K.DROPOUT_DEFAULT_TRAINING and not node.has_star:
                 self._event("functional-dropout", node.loc, last, "missing")
             elif isinstance(training, ir.Const) and training.value is True and not _always_on_intent(self.fn):
@@ -1884,6 +1939,10 @@ class FunctionAnalysis:
                 p = node.args[4]
             if _ungated_dropout_p(p):
                 self._event("sdpa-dropout", node.loc, path_text(p) or repr(getattr(p, "value", "p")))  # type: ignore[arg-type]
+
+    def _zeroed_outside_training(self, rate: ir.Expr) -> bool:
+        """`if not training: dropout_p = 0.0` before `F.dropout(x, p=dropout_p)`."""
+        return type(rate) is ir.Name and zeroed_outside_training(self.fn.body, rate.id)
 
     def _scripted_saved(self, value: Value, returned: bool = False) -> None:
         """A scripted or traced module saved, or a traced one returned: the artefact keeps the
@@ -2329,3 +2388,13 @@ def _flag_test(test: ir.Expr) -> tuple[str, bool] | None:
         test, positive = test.operand, False
     text = dotted_name(test) if type(test) in (ir.Name, ir.Attr) else None
     return (text, positive) if text else None
+
+
+def _restores_flag(body: tuple[ir.Stmt, ...], path: str) -> bool:
+    """Does the function put back a saved flag, `<path>.training = <a name>`?"""
+    return any(
+        type(stmt) is ir.Assign
+        and type(stmt.value) is ir.Name
+        and any(type(t) is ir.Attr and t.attr == "training" and path_text(t.value) == path for t in stmt.targets)
+        for stmt in ir.walk_statements(body)
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import sys
 from functools import lru_cache
 
 from evalguard.analysis import knowledge as K
@@ -482,6 +483,8 @@ def external_class_kind(qualname: str) -> str:
         return "not-module"
     if qualname.startswith(("torch.utils.data", "torch.optim", "torch.autograd", "typing.", "collections.", "enum.")):
         return "not-module"
+    if qualname.partition(".")[0] in sys.stdlib_module_names:
+        return "not-module"  # `tempfile.TemporaryDirectory`, `threading.Thread`, `argparse.Namespace`
     if K.is_non_module_class_name(qualname):
         return "not-module"
     return "unknown"

@@ -85,6 +85,10 @@ class DefinitionCollector:
 
     def _note_attribute(self, attr: str) -> None:
         if attr == "training" and self._class_stack:
+            # The mode setters themselves (a `train(mode)` override reading the current flag) do
+            # not make the class behave differently by mode.
+            if self._scopes and self._scopes[-1].qualname.rpartition(".")[2] in ("train", "eval"):
+                return
             self._class_stack[-1].reads_training = True
 
     # ------------------------------------------------------------------ definitions
