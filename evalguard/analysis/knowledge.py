@@ -287,6 +287,18 @@ def is_factory(qualname: str) -> bool:
     return False
 
 
+# Packages outside the torch ecosystem: none of their classes is an nn.Module (plotting, arrays,
+# data frames, classic ML, images, configuration, logging, progress bars).
+NON_TORCH_PACKAGES = frozenset(
+    {
+        "numpy", "scipy", "pandas", "sklearn", "matplotlib", "seaborn", "plotly", "PIL", "cv2", "skimage",
+        "imageio", "h5py", "yaml", "omegaconf", "hydra", "pydantic", "attr", "attrs", "tqdm", "rich", "click",
+        "requests", "wandb", "mlflow", "tensorboard", "tensorboardX", "IPython", "networkx", "sympy",
+        "numba", "pyarrow", "polars", "jinja2", "packaging", "filelock", "psutil",
+    }
+)
+
+
 def is_non_module_class_name(qualname: str) -> bool:
     return qualname.rsplit(".", 1)[-1].endswith(_NON_MODULE_SUFFIXES)
 

@@ -483,8 +483,9 @@ def external_class_kind(qualname: str) -> str:
         return "not-module"
     if qualname.startswith(("torch.utils.data", "torch.optim", "torch.autograd", "typing.", "collections.", "enum.")):
         return "not-module"
-    if qualname.partition(".")[0] in sys.stdlib_module_names:
-        return "not-module"  # `tempfile.TemporaryDirectory`, `threading.Thread`, `argparse.Namespace`
+    root = qualname.partition(".")[0]
+    if root in sys.stdlib_module_names or root in K.NON_TORCH_PACKAGES:
+        return "not-module"  # `tempfile.TemporaryDirectory`, `argparse.Namespace`, `matplotlib.path.Path`
     if K.is_non_module_class_name(qualname):
         return "not-module"
     return "unknown"

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from evalguard.parsing import ir
 
-# Parameter and variable names that hold "are we training" (`def forward(self, x, training=False)`).
+# Parameter and variable names that hold "are we training" (`def forward(self, x, training=False)`),
+# per-call dropout switches (`dropout_switch`, `apply_dropout`), and the inverse (`deterministic`,
+# as in Flax-style code). A configuration attribute (`self.use_dropout`) is not one: it does not
+# follow the mode.
 TRAINING_FLAG_NAMES = frozenset({"training", "is_training", "train", "is_train", "train_mode"})
+_DROPOUT_SWITCH_WORDS = frozenset({"switch", "enable", "enabled", "apply", "active"})
+NOT_TRAINING_FLAG_NAMES = frozenset({"deterministic", "is_eval", "eval_mode", "inference"})
 
 
 def training_test(test: ir.Expr) -> bool | None:
@@ -19,15 +24,18 @@ def training_test(test: ir.Expr) -> bool | None:
     if type(test) is ir.Not:
         inner = training_test(test.operand)
         return None if inner is None else not inner
-    if _training_flag(test):
-        return True
+    flag = _flag(test)
+    if flag is not None:
+        return flag
     if type(test) is ir.Other:
         # `self.training and self.p > 0` (and/or and comparisons share this node): a comparison
         # with a literal (`self.training == False`) says nothing certain.
         if any(type(c) is ir.Const for c in test.children):
             return None
-        if any(_training_flag(c) for c in test.children):
-            return True
+        for child in test.children:
+            flag = _flag(child)
+            if flag is not None:
+                return flag
     return None
 
 
@@ -50,9 +58,21 @@ def zeroed_outside_training(body: tuple[ir.Stmt, ...], name: str) -> bool:
     return False
 
 
-def _training_flag(expr: ir.Expr) -> bool:
+def _flag(expr: ir.Expr) -> bool | None:
+    """True for a training flag (`self.training`, `training`, `dropout_switch`), False for its
+    inverse (`deterministic`), None for anything else."""
     t = type(expr)
-    return (t is ir.Attr and expr.attr == "training") or (t is ir.Name and expr.id in TRAINING_FLAG_NAMES)
+    if t is ir.Attr:
+        return True if expr.attr == "training" else None
+    if t is not ir.Name:
+        return None
+    name = expr.id
+    if name in TRAINING_FLAG_NAMES:
+        return True
+    if name in NOT_TRAINING_FLAG_NAMES:
+        return False
+    words = set(name.lower().split("_"))
+    return True if "dropout" in words and words & _DROPOUT_SWITCH_WORDS else None
 
 
 def _assigns(stmt: ir.Assign, name: str) -> bool:
