@@ -1525,6 +1525,24 @@ class FunctionAnalysis:
             self._mark_used_all([*args, *kwargs.values()])
         return value
 
+    def _flag_effects_here(
+        self, summary: Summary, fn: ir.FunctionFacts, bound: dict[str, Value], node: ir.Call
+    ) -> dict[str, ModeVal]:
+        """The effects of flag parameters this call settles: `load(path, eval_mode=False)`, or a
+        default `eval_mode=True` left alone (not when `**kwargs` might pass it)."""
+        chosen: dict[str, ModeVal] = {}
+        for param, path, held, other in summary.flag_effects:
+            value = bound.get(param)
+            if value is not None:
+                truth = bool(value.const) if value.is_const else None
+            elif not node.has_star:
+                truth = next((p.default_truth for p in fn.params if p.name == param), None)
+            else:
+                truth = None
+            if truth is not None:
+                chosen[path] = held if truth else other
+        return chosen
+
     def apply_summary(
         self,
         node: ir.Call,
@@ -1540,8 +1558,10 @@ class FunctionAnalysis:
         def resolve(path: str) -> frozenset[str]:
             return self._resolve_entry_path(path, bound, pre)
 
+        chosen = self._flag_effects_here(summary, fn, bound, node)
         # Mode effects, parents before children.
         for path, mode in sorted(summary.effects, key=lambda e: (e[0].count("."), e[0])):
+            mode = chosen.get(path, mode)
             objs = resolve(path)
             for obj in objs:
                 new = self._instantiate_mode(mode, pre, obj, resolve, callee, node)
@@ -1555,7 +1575,7 @@ class FunctionAnalysis:
                 state.fields[(holder, attr)] = frozenset(vals)
         for obj, mode in summary.fresh_modes:
             if obj not in state.modes:
-                state.modes[obj] = self._through(mode, callee, node)
+                state.modes[obj] = self._through(chosen.get(obj, mode), callee, node)
         for obj in summary.loaded:
             state.loaded = state.loaded | (resolve(obj[2:]) if obj.startswith("E:") else {obj})
         for obj in summary.optimized:
@@ -2024,6 +2044,12 @@ class FunctionAnalysis:
             if mode.kinds() == {M.ENTRY} and mode.entry is not None and mode.entry.what == path:
                 continue
             effects.append((path, mode))
+        params = {p.name for p in self.fn.params} - _rebound_names(self.fn.body) if exit_state.conds else set()
+        flag_effects = tuple(
+            (text, entry_path(obj) or obj, held, other)
+            for (text, obj), (held, other, joined) in sorted(exit_state.conds.items())
+            if text in params and obj.startswith(("E:", "N:")) and self.mode_of(exit_state, obj) == joined
+        )
         fields = []
         for (holder, attr), values in sorted(exit_state.fields.items()):
             hpath = entry_path(holder)
@@ -2095,6 +2121,7 @@ class FunctionAnalysis:
                     returns_forward_of.add(self.fn.params[self.param_taints[t]].name)
         return Summary(
             effects=tuple(effects),
+            flag_effects=flag_effects,
             fields=tuple(fields),
             loaded=frozenset(o for o in exit_state.loaded if o.startswith(("E:", "N:"))),
             optimized=frozenset(o for o in exit_state.optimized if o.startswith(("E:", "N:"))),
@@ -2398,3 +2425,14 @@ def _restores_flag(body: tuple[ir.Stmt, ...], path: str) -> bool:
         and any(type(t) is ir.Attr and t.attr == "training" and path_text(t.value) == path for t in stmt.targets)
         for stmt in ir.walk_statements(body)
     )
+
+
+def _rebound_names(body: tuple[ir.Stmt, ...]) -> set[str]:
+    """Plain names assigned anywhere in the body (a parameter rebound no longer holds the argument)."""
+    return {
+        target.id
+        for stmt in ir.walk_statements(body)
+        if type(stmt) is ir.Assign
+        for target in stmt.targets
+        if type(target) is ir.Name
+    }

@@ -96,6 +96,10 @@ class Requirement:
 class Summary:
     # entry path -> mode at exit (ENTRY tokens: unchanged on some path)
     effects: tuple[tuple[str, ModeVal], ...] = ()
+    # Effects that depend on a flag parameter (`if eval_mode: self.eval()`): (parameter, entry
+    # path or fresh object, mode at exit when the argument is true, when it is false). A caller passing a literal,
+    # or relying on a literal default, gets the one that applies instead of the joined effect.
+    flag_effects: tuple[tuple[str, str, ModeVal, ModeVal], ...] = ()
     # (holder entry path, attribute, value object ids as entry paths "E:..." or allocations "N:...")
     fields: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     # Objects (entry "E:<path>" or allocations "N:...") whose weights were loaded / are optimized.

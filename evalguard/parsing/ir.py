@@ -260,6 +260,9 @@ class Param:
     # "pos" (positional or keyword), "posonly", "kwonly", "star" (*args), "dstar" (**kwargs)
     kind: str
     has_default: bool
+    # Truth value of a literal default (`eval_mode=True` -> True, `freeze=None` -> False); None
+    # when there is no default or it is not a literal.
+    default_truth: bool | None = None
 
 
 @_compact_pickle

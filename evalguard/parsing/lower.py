@@ -231,13 +231,13 @@ class Lowerer(DefinitionCollector):
     def _params(self, params: cst.Parameters) -> tuple[Param, ...]:
         out: list[Param] = []
         for p in params.posonly_params:
-            out.append(Param(p.name.value, "posonly", p.default is not None))
+            out.append(Param(p.name.value, "posonly", p.default is not None, _literal_truth(p.default)))
         for p in params.params:
-            out.append(Param(p.name.value, "pos", p.default is not None))
+            out.append(Param(p.name.value, "pos", p.default is not None, _literal_truth(p.default)))
         if isinstance(params.star_arg, cst.Param):
             out.append(Param(params.star_arg.name.value, "star", False))
         for p in params.kwonly_params:
-            out.append(Param(p.name.value, "kwonly", p.default is not None))
+            out.append(Param(p.name.value, "kwonly", p.default is not None, _literal_truth(p.default)))
         if params.star_kwarg is not None:
             out.append(Param(params.star_kwarg.name.value, "dstar", False))
         return tuple(out)
@@ -439,3 +439,16 @@ def _formatted_parts(node: cst.CSTNode) -> list[cst.BaseExpression]:
     if isinstance(node, cst.FormattedString):
         return [p.expression for p in node.parts if isinstance(p, cst.FormattedStringExpression)]
     return []
+
+
+def _literal_truth(node: cst.BaseExpression | None) -> bool | None:
+    """The truth value of a literal default (`True`, `None`, `0`, `"x"`), else None (as the ast front end)."""
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return node.value == "True"
+    if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)):
+        if isinstance(node, cst.SimpleString):
+            value = _string(node)
+        else:
+            value = _literal(node.value, float if isinstance(node, cst.Float) else int)
+        return bool(value) if value is not None else None
+    return None

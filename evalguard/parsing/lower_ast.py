@@ -242,14 +242,14 @@ class AstLowerer(DefinitionCollector):
         out: list[Param] = []
         positional = [*args.posonlyargs, *args.args]
         first_default = len(positional) - len(args.defaults)
-        for i, arg in enumerate(args.posonlyargs):
-            out.append(Param(arg.arg, "posonly", i >= first_default))
-        for i, arg in enumerate(args.args, start=len(args.posonlyargs)):
-            out.append(Param(arg.arg, "pos", i >= first_default))
+        for i, arg in enumerate(positional):
+            kind = "posonly" if i < len(args.posonlyargs) else "pos"
+            default = args.defaults[i - first_default] if i >= first_default else None
+            out.append(Param(arg.arg, kind, default is not None, _literal_truth(default)))
         if args.vararg is not None:
             out.append(Param(args.vararg.arg, "star", False))
         for arg, default in zip(args.kwonlyargs, args.kw_defaults):
-            out.append(Param(arg.arg, "kwonly", default is not None))
+            out.append(Param(arg.arg, "kwonly", default is not None, _literal_truth(default)))
         if args.kwarg is not None:
             out.append(Param(args.kwarg.arg, "dstar", False))
         return tuple(out)
@@ -450,3 +450,10 @@ _EXPR_LOWERING = {
     ast.YieldFrom: AstLowerer._yield,
     ast.Slice: AstLowerer._slice,
 }
+
+
+def _literal_truth(node: ast.expr | None) -> bool | None:
+    """The truth value of a literal default (`True`, `None`, `0`, `"x"`), else None."""
+    if type(node) is ast.Constant and type(node.value) in (bool, int, float, str, type(None)):
+        return bool(node.value)
+    return None
