@@ -1543,6 +1543,24 @@ class FunctionAnalysis:
                 chosen[path] = held if truth else other
         return chosen
 
+    def _restore_saved_flags(
+        self, summary: Summary, bound: dict[str, Value], state: State, resolve: Callable[[str], frozenset[str]]
+    ) -> None:
+        """`was = model.training; ...; restore(model, was)` where the helper does `if flag:
+        model.train()`: the model is back in the saved mode (the intra-function idiom, across a
+        call)."""
+        for param, path, held, other in summary.flag_effects:
+            value = bound.get(param)
+            if value is None or value.saved is None or held.kinds() != {M.TRAIN}:
+                continue
+            if not other.kinds() <= {M.ENTRY} and not other.kinds() <= {M.EVAL}:
+                continue
+            saved_objs, saved_mode = value.saved
+            targets = resolve(path)
+            if targets and targets <= saved_objs:
+                for obj in sorted(targets):
+                    self.set_mode(state, obj, saved_mode)
+
     def apply_summary(
         self,
         node: ir.Call,
@@ -1566,6 +1584,7 @@ class FunctionAnalysis:
             for obj in objs:
                 new = self._instantiate_mode(mode, pre, obj, resolve, callee, node)
                 self.set_mode(state, obj, new)
+        self._restore_saved_flags(summary, bound, state, resolve)
         for holder_path, attr, values in summary.fields:
             holders = resolve(holder_path)
             vals: set[str] = set()
