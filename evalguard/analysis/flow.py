@@ -475,7 +475,8 @@ class FunctionAnalysis:
         then_entry, else_entry = state.copy(), state.copy()
         if flag is not None and state.conds:
             self._recall_flag_modes(flag, state, then_entry, else_entry)
-        training_branch = training_test(stmt.test)
+        # (Only functional dropout in a module's methods reads `training_only`.)
+        training_branch = training_test(stmt.test) if self.in_module_class else None
         returns_before = len(self.return_states)
         self.training_only += training_branch is True
         try:
@@ -523,7 +524,11 @@ class FunctionAnalysis:
         `if args.distill:` sees the mode of the branch where the flag held (see `_recall_flag_modes`)."""
         text, positive = flag
         conds = None
-        for obj in set(then_state.modes) | set(else_state.modes):
+        then_modes, else_modes = then_state.modes, else_state.modes
+        for obj in set(then_modes) | set(else_modes):
+            mine = then_modes.get(obj)
+            if mine is not None and mine is else_modes.get(obj):
+                continue  # the same entry in both branches: not switched by either
             held, other = self.mode_of(then_state, obj), self.mode_of(else_state, obj)
             if held == other:
                 continue
