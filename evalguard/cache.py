@@ -28,8 +28,9 @@ MAX_FACTS = 50_000
 # Bump when the IR, the stored result shapes or what the analysis finds change without a version
 # bump (development): 5 = allocation knowledge reaches earlier readers (results may differ);
 # 6 = an assert's test is lowered as a value read, not a bare statement; 7 = `.training` read in
-# a class's own train()/eval() does not make it mode-dependent; 8 = literal parameter defaults.
-SCHEMA = "8"
+# a class's own train()/eval() does not make it mode-dependent; 8 = literal parameter defaults;
+# 9 = assigning `x.training` is not a read of the flag.
+SCHEMA = "9"
 _TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by evalguard.\n"

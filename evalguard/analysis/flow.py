@@ -803,7 +803,10 @@ class FunctionAnalysis:
                 # `was = self.training; self.training = False; super().forward(...); self.training
                 # = was`: the class's own code branches on the flag, flipped for one call.
                 return False
-            return self.fn.kind == "instance" and self.ctx.index.class_props(class_key)[0] is True
+            is_module, sensitive = self.ctx.index.class_props(class_key)
+            # A module with nothing mode-dependent inside (convolutions, activations) behaves the
+            # same whatever its children's flags: setting its own flag is harmless.
+            return self.fn.kind == "instance" and is_module is True and sensitive
         return self._is_model_value(holders, state)
 
     def _reads_own_flag(self, class_key: str) -> bool:

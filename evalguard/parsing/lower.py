@@ -167,7 +167,7 @@ class Lowerer(DefinitionCollector):
             out.append(ExprStmt(self._expr(node.value), loc))
         elif isinstance(node, cst.Assign):
             value = self._expr(node.value)
-            targets = tuple(self._expr(t.target) for t in node.targets)
+            targets = tuple(self._target(t.target) for t in node.targets)
             for target in targets:
                 scope.bind_target(target)
             out.append(Assign(targets, value, loc))
@@ -266,6 +266,12 @@ class Lowerer(DefinitionCollector):
 
     def _exprs(self, nodes: Sequence[cst.CSTNode]) -> tuple[Expr, ...]:
         return tuple(self._expr(n) for n in nodes)
+
+    def _target(self, node: cst.CSTNode) -> Expr:
+        # `m.training = False` writes the flag: it is not a read of it (see `_note_attribute`).
+        if isinstance(node, cst.Attribute) and node.attr.value == "training":
+            return Attr(self._expr(node.value), "training")
+        return self._expr(node)
 
     def _expr(self, node: cst.CSTNode) -> Expr:
         if isinstance(node, cst.Name):

@@ -99,7 +99,7 @@ class AstLowerer(DefinitionCollector):
             out.append(ExprStmt(self._expr(node.value), loc))
         elif t is ast.Assign:
             value = self._expr(node.value)
-            targets = tuple(self._expr(t) for t in node.targets)
+            targets = tuple(self._target(t) for t in node.targets)
             for target in targets:
                 scope.bind_target(target)
             out.append(Assign(targets, value, loc))
@@ -290,6 +290,12 @@ class AstLowerer(DefinitionCollector):
             return Name(node.id)
         lower = _EXPR_LOWERING.get(type(node))
         return lower(self, node) if lower is not None else Other(())
+
+    def _target(self, node: ast.expr) -> Expr:
+        # `m.training = False` writes the flag: it is not a read of it (see `_note_attribute`).
+        if type(node) is ast.Attribute and node.attr == "training":
+            return Attr(self._expr(node.value), node.attr)
+        return self._expr(node)
 
     def _attribute(self, node: ast.Attribute) -> Expr:
         self._note_attribute(node.attr)
