@@ -13,8 +13,7 @@ sub-object reached through an attribute.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from evalguard.analysis import knowledge as K
@@ -807,7 +806,8 @@ class FunctionAnalysis:
             # A module with nothing mode-dependent inside (convolutions, activations) behaves the
             # same whatever its children's flags: setting its own flag is harmless.
             return self.fn.kind == "instance" and is_module is True and sensitive
-        return self._is_model_value(holders, state)
+        # A leaf or a module with nothing mode-dependent inside: setting its flag changes nothing.
+        return self._is_model_value(holders, state) and self._objs_sensitive(holders.objs)
 
     def _reads_own_flag(self, class_key: str) -> bool:
         index = self.ctx.index
@@ -1967,7 +1967,7 @@ class FunctionAnalysis:
 
     def _functional_dropout_events(self, node: ir.Call, qualname: str) -> None:
         last = qualname.rsplit(".", 1)[-1]
-        if _mc_dropout_intent(self.fn) or self.training_only:
+        if K.mc_dropout_intent(self.fn) or self.training_only:
             return  # (a branch that runs only in training follows the mode)
         if K.is_functional_dropout(qualname) and last != "batch_norm":
             training = dict(node.kwargs).get("training")
@@ -2387,14 +2387,6 @@ def _mode_intent(node: ir.Call) -> str | None:
         if word in ("true", "1", "train", "yes", "on"):
             return M.TRAIN
     return None
-
-
-def _mc_dropout_intent(fn: ir.FunctionFacts) -> bool:
-    """Dropout that stays on at inference on purpose (Monte-Carlo dropout), said by a name."""
-    names = f"{fn.class_qualname or ''}.{fn.name}".lower()
-    return any(word in names for word in ("mcdropout", "mc_dropout", "montecarlo", "monte_carlo", "mcd")) or (
-        "mc" in re.split(r"[._]|(?<=[a-z])(?=[A-Z])", f"{fn.class_qualname or ''}.{fn.name}".lower())
-    )
 
 
 def _always_on_intent(fn: ir.FunctionFacts) -> bool:

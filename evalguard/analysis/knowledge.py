@@ -354,3 +354,13 @@ MODEL_NAME = re.compile(
     r"teacher|student|policy|critic|actor)s?$|(model|net)$",
     re.I,
 )
+
+
+def mc_dropout_intent(fn) -> bool:
+    """Dropout that stays on at inference on purpose (Monte-Carlo dropout), said by the names of a
+    function and its class (`MCDropout.predict`, `mc_samples`, `MCD.run`)."""
+    qualified = f"{fn.class_qualname or ''}.{fn.name}"
+    names = qualified.lower()
+    return any(word in names for word in ("mcdropout", "mc_dropout", "montecarlo", "monte_carlo", "mcd")) or (
+        "mc" in re.split(r"[._]|(?<=[a-z])(?=[A-Z])", names)
+    )

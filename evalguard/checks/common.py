@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 
+from evalguard.analysis import knowledge as K
 from evalguard.analysis.flow import Context, root_of
 from evalguard.analysis.modes import Origin
 from evalguard.analysis.summaries import Forward
@@ -101,6 +102,9 @@ def train_mode_origin(fwd: Forward, ctx: Context) -> Origin | None:
     origin = fwd.mode.train
     if origin is None or weak_default_train(fwd) or deliberate_train_mode(fwd):
         return None
+    fn = ctx.index.functions.get(fwd.fkey)
+    if fn is not None and K.mc_dropout_intent(fn):
+        return None  # Monte-Carlo dropout: sampling in train mode is the method
     if not is_mode_sensitive_model(fwd, ctx, fwd.train_objs or None):
         return None
     return origin
