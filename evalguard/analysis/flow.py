@@ -1797,7 +1797,13 @@ class FunctionAnalysis:
         nn_class = K.torch_nn_class(qualname)
         if nn_class is not None:
             if nn_class in K.TORCH_NN_CONTAINERS:
-                sensitive = any(self._objs_sensitive(v.objs) for v in args) or bool(kwargs)
+                # Children we lost track of (`nn.Sequential(*list(resnet.children())[:-1])`) may be
+                # anything: unknown counts as sensitive.
+                sensitive = (
+                    node.has_star
+                    or bool(kwargs)
+                    or any(self._objs_sensitive(v.objs) or not (v.objs or v.is_const) for v in args)
+                )
             else:
                 sensitive = nn_class in K.SENSITIVE_TORCH_NN or (
                     nn_class in ("LSTM", "GRU", "RNN", "MultiheadAttention") and _nonzero(kwargs.get("dropout"))
