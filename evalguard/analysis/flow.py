@@ -472,8 +472,7 @@ class FunctionAnalysis:
         tested_modules, negated = self._module_type_test(stmt.test, state)
         flag = _flag_test(stmt.test)
         then_entry, else_entry = state.copy(), state.copy()
-        if flag is not None and state.conds:
-            self._recall_flag_modes(flag, state, then_entry, else_entry)
+        recalled = self._recall_flag_modes(flag, state, then_entry, else_entry) if flag and state.conds else []
         # (Only functional dropout in a module's methods reads `training_only`.)
         training_branch = training_test(stmt.test) if self.in_module_class else None
         returns_before = len(self.return_states)
@@ -516,6 +515,12 @@ class FunctionAnalysis:
         joined = self.join_branches(state, branches)
         if flag is not None and then_state is not None and else_state is not None:
             self._remember_flag_modes(flag, then_state, else_state, joined)
+        for key, cond, then_mode, else_mode in recalled:
+            # Neither branch switched it: the mode still depends on the flag as before the `if`.
+            obj = key[1]
+            if all(s is None or s.modes.get(obj) is m for s, m in ((then_state, then_mode), (else_state, else_mode))):
+                joined.modes[obj] = cond[2]
+                joined.conds = {**joined.conds, key: cond}
         return joined
 
     def _remember_flag_modes(self, flag: tuple[str, bool], then_state: State, else_state: State, joined: State) -> None:
@@ -539,16 +544,22 @@ class FunctionAnalysis:
         if conds is not None:
             joined.conds = conds
 
-    def _recall_flag_modes(self, flag: tuple[str, bool], state: State, then_entry: State, else_entry: State) -> None:
+    def _recall_flag_modes(
+        self, flag: tuple[str, bool], state: State, then_entry: State, else_entry: State
+    ) -> list[tuple[tuple[str, str], tuple[ModeVal, ModeVal, ModeVal], ModeVal, ModeVal]]:
         """Branches of a test repeated from an earlier `if` take the modes that `if` left on the
         same side, for objects not switched since (their mode is still the joined one). The flag
         is assumed not to change in between: a name or attribute path (`args.distill`,
         `self.use_ema`), a configuration rather than a computed value."""
         text, positive = flag
+        recalled = []
         for (cond_text, obj), (held, other, joined) in state.conds.items():
             if cond_text != text or self.mode_of(state, obj) != joined:
                 continue
-            then_entry.modes[obj], else_entry.modes[obj] = (held, other) if positive else (other, held)
+            then_mode, else_mode = (held, other) if positive else (other, held)
+            then_entry.modes[obj], else_entry.modes[obj] = then_mode, else_mode
+            recalled.append(((cond_text, obj), (held, other, joined), then_mode, else_mode))
+        return recalled
 
     def _module_type_test(self, test: ir.Expr, state: State) -> tuple[list[str], bool]:
         """(the objects tested, negated) for `isinstance(m, nn.Module)` / `not isinstance(...)`."""
@@ -1408,7 +1419,22 @@ class FunctionAnalysis:
                 self._note_unfreezing(state, recv, node, label)
         for obj in recv.objs:
             self.set_mode(state, obj, new)  # type: ignore[arg-type]
+        if meth == "train" and new.kinds() == {M.UNKNOWN}:
+            self._remember_mode_flag(node, label, origin, recv, new, state)
         return Value(objs=recv.objs, taint=recv.taint)
+
+    def _remember_mode_flag(
+        self, node: ir.Call, label: str, origin: Origin, recv: Value, new: ModeVal, state: State
+    ) -> None:
+        """`model.train(training)` with a parameter: train or eval as the flag says. Kept like an
+        `if training:` (see `_remember_flag_modes`), so a caller passing a literal gets that mode."""
+        flag = node.args[0] if node.args else dict(node.kwargs).get("mode")
+        if type(flag) is not ir.Name or all(p.name != flag.id for p in self.fn.params):
+            return
+        what = f"{label}.train({flag.id})"
+        held = M.only(M.TRAIN, replace(origin, what=what))
+        other = M.only(M.EVAL, replace(origin, what=what))
+        state.conds = {**state.conds, **{(flag.id, obj): (held, other, new) for obj in recv.objs}}
 
     # ------------------------------------------------------------------ calling objects (forwards)
 
