@@ -297,7 +297,7 @@ class FunctionAnalysis:
         self.has_update = False
         self.reads_grad = False
         # Where backward() and weight updates run: (taint, enclosing loop headers, line, innermost
-        # loop id) and (enclosing loop headers, line). See `_dead_end_backwards`.
+        # loop id) and (enclosing loop headers, line). See `_drop_dead_end_backwards`.
         self.backward_sites: list[tuple[frozenset[str], tuple[int, ...], int, int | None]] = []
         self.update_sites: list[tuple[tuple[int, ...], int]] = []
         self.other_step_loops: set[int | None] = set()
