@@ -304,6 +304,10 @@ class FunctionAnalysis:
         self.backward_taint: set[str] = set()
         self.returns: list[Value] = []
         self.return_states: list[State] = []
+        # States where the function yields, and the `with` items being entered (see `with_stmt`).
+        self.yield_states: list[State] = []
+        self.entering_with: ir.Call | None = None
+        self.with_exits: list[tuple[tuple[tuple[str, ModeVal], ...], State, Callable, str, ir.Call]] = []
         self.requirement_paths: dict[str, set[str]] = {}
         self.evidence_names = self.fn.evidence_names
         self.in_init = self.fn.name == "__init__"
@@ -684,6 +688,7 @@ class FunctionAnalysis:
     def with_stmt(self, stmt: ir.With, state: State) -> State | None:
         outer = self.no_grad
         restores: list[tuple[str, ModeVal]] = []
+        exits_before = len(self.with_exits)
         for ctx_expr, target in stmt.items:
             mode_ctx = self._mode_context(ctx_expr)
             if mode_ctx is not None:
@@ -697,7 +702,9 @@ class FunctionAnalysis:
                         self.set_mode(state, obj, M.only(mode_ctx, origin))
                 value = NOTHING
             else:
+                self.entering_with = ctx_expr if type(ctx_expr) is ir.Call else None
                 value = self.expr(ctx_expr, state)
+                self.entering_with = None
             if self._is_no_grad_ctx(ctx_expr, state):
                 if not self.no_grad:
                     self.no_grad_line = stmt.loc.line
@@ -713,9 +720,14 @@ class FunctionAnalysis:
             self.no_grad_line = 0
         else:
             self.no_grad_line = saved_line
+        exits = self.with_exits[exits_before:]
+        del self.with_exits[exits_before:]
         if end is not None:
             for obj, mode in reversed(restores):
                 self.set_mode(end, obj, mode)
+            for effects, pre, resolve, callee, node in reversed(exits):
+                # The rest of a `@contextmanager` helper: its whole-body effects, from where it began.
+                self._apply_effects(effects, end, pre, resolve, callee, node)
         return end
 
     def _mode_context(self, expr: ir.Expr) -> str | None:
@@ -1060,6 +1072,8 @@ class FunctionAnalysis:
             if v.taint:
                 self._mark_used(v)
             taint |= v.taint
+        if node.yields:
+            self.yield_states.append(state.copy())
         return Value(taint=taint)
 
     def attribute(self, node: ir.Attr, state: State) -> Value:
@@ -1560,12 +1574,16 @@ class FunctionAnalysis:
         return value
 
     def _flag_effects_here(
-        self, summary: Summary, fn: ir.FunctionFacts, bound: dict[str, Value], node: ir.Call
+        self,
+        flag_effects: tuple[tuple[str, str, ModeVal, ModeVal], ...],
+        fn: ir.FunctionFacts,
+        bound: dict[str, Value],
+        node: ir.Call,
     ) -> dict[str, ModeVal]:
         """The effects of flag parameters this call settles: `load(path, eval_mode=False)`, or a
         default `eval_mode=True` left alone (not when `**kwargs` might pass it)."""
         chosen: dict[str, ModeVal] = {}
-        for param, path, held, other in summary.flag_effects:
+        for param, path, held, other in flag_effects:
             value = bound.get(param)
             if value is not None:
                 truth = bool(value.const) if value.is_const else None
@@ -1576,6 +1594,21 @@ class FunctionAnalysis:
             if truth is not None:
                 chosen[path] = held if truth else other
         return chosen
+
+    def _apply_effects(
+        self,
+        effects: Iterable[tuple[str, ModeVal]],
+        state: State,
+        pre: State,
+        resolve: Callable[[str], frozenset[str]],
+        callee: str,
+        node: ir.Call,
+    ) -> None:
+        """Mode effects of a call, parents before children, instantiated against the state the
+        call started from."""
+        for path, mode in sorted(effects, key=lambda e: (e[0].count("."), e[0])):
+            for obj in resolve(path):
+                self.set_mode(state, obj, self._instantiate_mode(mode, pre, obj, resolve, callee, node))
 
     def _restore_saved_flags(
         self, summary: Summary, bound: dict[str, Value], state: State, resolve: Callable[[str], frozenset[str]]
@@ -1610,14 +1643,15 @@ class FunctionAnalysis:
         def resolve(path: str) -> frozenset[str]:
             return self._resolve_entry_path(path, bound, pre)
 
-        chosen = self._flag_effects_here(summary, fn, bound, node)
-        # Mode effects, parents before children.
-        for path, mode in sorted(summary.effects, key=lambda e: (e[0].count("."), e[0])):
-            mode = chosen.get(path, mode)
-            objs = resolve(path)
-            for obj in objs:
-                new = self._instantiate_mode(mode, pre, obj, resolve, callee, node)
-                self.set_mode(state, obj, new)
+        chosen = self._flag_effects_here(summary.flag_effects, fn, bound, node)
+        effects = [(p, chosen.get(p, m)) for p, m in summary.effects]
+        if node is self.entering_with and summary.enter_effects is not None:
+            # `with helper(model):` runs the block where the helper yields; the rest of the helper
+            # (a restore) applies when the block ends.
+            self.with_exits.append((tuple(effects), pre, resolve, callee, node))
+            at_yield = self._flag_effects_here(summary.enter_flag_effects, fn, bound, node)
+            effects = [(p, at_yield.get(p, m)) for p, m in summary.enter_effects]
+        self._apply_effects(effects, state, pre, resolve, callee, node)
         self._restore_saved_flags(summary, bound, state, resolve)
         for holder_path, attr, values in summary.fields:
             holders = resolve(holder_path)
@@ -2095,20 +2129,16 @@ class FunctionAnalysis:
     # ================================================================== summary
 
     def _summary(self, exit_state: State) -> Summary:
-        effects: list[tuple[str, ModeVal]] = []
-        for obj, mode in sorted(exit_state.modes.items()):
-            path = entry_path(obj)
-            if path is None:
-                continue
-            if mode.kinds() == {M.ENTRY} and mode.entry is not None and mode.entry.what == path:
-                continue
-            effects.append((path, mode))
-        params = {p.name for p in self.fn.params} - _rebound_names(self.fn.body) if exit_state.conds else set()
-        flag_effects = tuple(
-            (text, entry_path(obj) or obj, held, other)
-            for (text, obj), (held, other, joined) in sorted(exit_state.conds.items())
-            if text in params and obj.startswith(("E:", "N:")) and self.mode_of(exit_state, obj) == joined
-        )
+        effects = _entry_effects(exit_state)
+        enter_effects = enter_flag_effects = None
+        if self.yield_states and any(
+            (dotted_name(d) or "").rsplit(".", 1)[-1] in ("contextmanager", "asynccontextmanager")
+            for d in self.fn.decorators
+        ):
+            at_yield = _join_all(self.yield_states)
+            enter_effects = tuple(_entry_effects(at_yield))
+            enter_flag_effects = self._flag_effects(at_yield)
+        flag_effects = self._flag_effects(exit_state)
         fields = []
         for (holder, attr), values in sorted(exit_state.fields.items()):
             hpath = entry_path(holder)
@@ -2180,6 +2210,8 @@ class FunctionAnalysis:
                     returns_forward_of.add(self.fn.params[self.param_taints[t]].name)
         return Summary(
             effects=tuple(effects),
+            enter_effects=enter_effects,
+            enter_flag_effects=enter_flag_effects or (),
             flag_effects=flag_effects,
             fields=tuple(fields),
             loaded=frozenset(o for o in exit_state.loaded if o.startswith(("E:", "N:"))),
@@ -2195,6 +2227,17 @@ class FunctionAnalysis:
             returns_elts=self._returns_elts(),
             globals_out=self._globals_out(exit_state),
             forwards_self=self.forwards_self,
+        )
+
+    def _flag_effects(self, state: State) -> tuple[tuple[str, str, ModeVal, ModeVal], ...]:
+        """The modes in `state` that depend on a flag parameter (see `Summary.flag_effects`)."""
+        if not state.conds:
+            return ()
+        params = {p.name for p in self.fn.params} - _rebound_names(self.fn.body)
+        return tuple(
+            (text, entry_path(obj) or obj, held, other)
+            for (text, obj), (held, other, joined) in sorted(state.conds.items())
+            if text in params and obj.startswith(("E:", "N:")) and self.mode_of(state, obj) == joined
         )
 
     def _returns_elts(self) -> tuple[tuple[str, ...], ...] | None:
@@ -2487,3 +2530,17 @@ def _rebound_names(body: tuple[ir.Stmt, ...]) -> set[str]:
         for target in stmt.targets
         if type(target) is ir.Name
     }
+
+
+def _entry_effects(state: State) -> list[tuple[str, ModeVal]]:
+    """The modes a function leaves its entry objects in (parameters, `self` paths, globals), except
+    the ones left as they came."""
+    effects: list[tuple[str, ModeVal]] = []
+    for obj, mode in sorted(state.modes.items()):
+        path = entry_path(obj)
+        if path is None:
+            continue
+        if mode.kinds() == {M.ENTRY} and mode.entry is not None and mode.entry.what == path:
+            continue
+        effects.append((path, mode))
+    return effects

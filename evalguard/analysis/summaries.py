@@ -96,6 +96,10 @@ class Requirement:
 class Summary:
     # entry path -> mode at exit (ENTRY tokens: unchanged on some path)
     effects: tuple[tuple[str, ModeVal], ...] = ()
+    # A `@contextmanager` function's effects where it yields: what a `with` block runs under (the
+    # whole body's `effects` apply when the block ends). None for other functions.
+    enter_effects: tuple[tuple[str, ModeVal], ...] | None = None
+    enter_flag_effects: tuple[tuple[str, str, ModeVal, ModeVal], ...] = ()
     # Effects that depend on a flag parameter (`if eval_mode: self.eval()`): (parameter, entry
     # path or fresh object, mode at exit when the argument is true, when it is false). A caller passing a literal,
     # or relying on a literal default, gets the one that applies instead of the joined effect.

@@ -105,9 +105,17 @@ def train_mode_origin(fwd: Forward, ctx: Context) -> Origin | None:
     fn = ctx.index.functions.get(fwd.fkey)
     if fn is not None and K.mc_dropout_intent(fn):
         return None  # Monte-Carlo dropout: sampling in train mode is the method
+    if from_tests_only(origin, fwd):
+        return None
     if not is_mode_sensitive_model(fwd, ctx, fwd.train_objs or None):
         return None
     return origin
+
+
+def from_tests_only(origin: Origin, fwd: Forward) -> bool:
+    """The wrong mode comes from a pytest module and the forward is library code: the test drives
+    the library in that mode on purpose (to check it refuses, or behaves, in training)."""
+    return K.is_test_file(origin.path) and not K.is_test_file(fwd.path)
 
 
 def how_train(origin: Origin) -> str:

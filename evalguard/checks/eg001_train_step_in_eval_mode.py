@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from evalguard.analysis.flow import Context
 from evalguard.analysis.summaries import Forward
-from evalguard.checks.common import call_chain, cause, is_mode_sensitive_model, root_label
+from evalguard.checks.common import call_chain, cause, from_tests_only, is_mode_sensitive_model, root_label
 from evalguard.checks.common import insert_mode_call
 from evalguard.fix.specs import InsertStatement
 
@@ -26,7 +26,7 @@ def check(fwd: Forward, ctx: Context) -> str | None:
     if not fwd.trained or fwd.no_grad or fwd.in_init:
         return None
     origin = fwd.mode.eval
-    if origin is None:
+    if origin is None or from_tests_only(origin, fwd):
         return None
     # A model only ever in eval mode here is a frozen one (teacher, perceptual-loss network) unless
     # an optimizer updates it; a model that is in train mode on other paths is being trained.

@@ -124,6 +124,8 @@ class Other:
     """Any other expression; its sub-expressions are still evaluated for their effects."""
 
     children: tuple["Expr", ...] = ()
+    # A `yield` (a `@contextmanager` function's block runs there).
+    yields: bool = False
 
 
 @_compact_pickle

@@ -372,10 +372,10 @@ class Lowerer(DefinitionCollector):
         if isinstance(node, (cst.Yield,)):
             value = node.value
             if value is None:
-                return Other(())
+                return Other((), True)
             if isinstance(value, cst.From):
-                return Other((self._expr(value.item),))
-            return Other((self._expr(value),))
+                return Other((self._expr(value.item),), True)
+            return Other((self._expr(value),), True)
         if isinstance(node, cst.Ellipsis):
             return Const(...)
         if isinstance(node, cst.Imaginary):

@@ -387,7 +387,7 @@ class AstLowerer(DefinitionCollector):
         return self._define_lambda(self._params(node.args), lambda: self._expr(node.body), self._loc(node))
 
     def _yield(self, node: ast.Yield | ast.YieldFrom) -> Expr:
-        return Other(()) if node.value is None else Other((self._expr(node.value),))
+        return Other((), True) if node.value is None else Other((self._expr(node.value),), True)
 
     def _slice(self, node: ast.Slice) -> Expr:
         return Other(tuple(self._slice_parts(node)))
