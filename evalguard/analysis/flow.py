@@ -471,8 +471,6 @@ class FunctionAnalysis:
         saved = self._saved_flag_test(stmt.test, state)
         self.expr(stmt.test, state)
         narrowed = self._isinstance_test(stmt.test)
-        if narrowed is not None:
-            self.narrowed.append(narrowed)
         tested_modules, negated = self._module_type_test(stmt.test, state)
         flag = _flag_test(stmt.test)
         then_entry, else_entry = state.copy(), state.copy()
@@ -480,19 +478,9 @@ class FunctionAnalysis:
         # (Only functional dropout in a module's methods reads `training_only`.)
         training_branch = training_test(stmt.test) if self.in_module_class else None
         returns_before = len(self.return_states)
-        self.training_only += training_branch is True
-        try:
-            then_state = self.block(stmt.body, then_entry)
-        finally:
-            self.training_only -= training_branch is True
-            if narrowed is not None:
-                self.narrowed.pop()
+        then_state = self._branch(stmt.body, then_entry, training_branch is True, narrowed)
         returns_between = len(self.return_states)
-        self.training_only += training_branch is False
-        try:
-            else_state = self.block(stmt.orelse, else_entry)
-        finally:
-            self.training_only -= training_branch is False
+        else_state = self._branch(stmt.orelse, else_entry, training_branch is False, None)
         if tested_modules:
             # `if isinstance(m, nn.Module): m.eval()`: where `m` is not a module it has no mode,
             # so after the `if` its mode is the one the module branch left, not "eval or unchanged".
@@ -526,6 +514,25 @@ class FunctionAnalysis:
                 joined.modes[obj] = cond[2]
                 joined.conds = {**joined.conds, key: cond}
         return joined
+
+    def _branch(
+        self,
+        body: tuple[ir.Stmt, ...],
+        state: State,
+        training_only: bool,
+        narrowed: tuple[str, tuple[str, ...]] | None,
+    ) -> State | None:
+        """One branch of an `if`, inside a training-only branch and an `isinstance` narrowing
+        when the test says so."""
+        self.training_only += training_only
+        if narrowed is not None:
+            self.narrowed.append(narrowed)
+        try:
+            return self.block(body, state)
+        finally:
+            self.training_only -= training_only
+            if narrowed is not None:
+                self.narrowed.pop()
 
     def _remember_flag_modes(self, flag: tuple[str, bool], then_state: State, else_state: State, joined: State) -> None:
         """`if args.distill: teacher.eval()`: the teacher's mode now depends on the flag; a later
@@ -568,8 +575,8 @@ class FunctionAnalysis:
     def _module_type_test(self, test: ir.Expr, state: State) -> tuple[list[str], bool]:
         """(the objects tested, negated) for `isinstance(m, nn.Module)` / `not isinstance(...)`."""
         negated = type(test) is ir.Not
-        call = test.operand if negated else test  # type: ignore[union-attr]
-        if not (type(call) is ir.Call and dotted_name(call.func) == "isinstance" and len(call.args) == 2):
+        call = _isinstance_call(test.operand if negated else test)  # type: ignore[union-attr]
+        if call is None:
             return [], False
         name = dotted_name(call.args[1])
         sym = self.ctx.index.resolve_name(name, self.facts, self.fn.imports) if name else None
@@ -579,10 +586,11 @@ class FunctionAnalysis:
 
     def _isinstance_test(self, test: ir.Expr) -> tuple[str, tuple[str, ...]] | None:
         """`isinstance(m, C)` / `isinstance(m, (C, D))` with project classes: (`m`, class keys)."""
-        if not (isinstance(test, ir.Call) and dotted_name(test.func) == "isinstance" and len(test.args) == 2):
+        call = _isinstance_call(test)
+        if call is None:
             return None
-        subject = path_text(test.args[0])
-        kinds = test.args[1].elts if isinstance(test.args[1], ir.Seq) else (test.args[1],)
+        subject = path_text(call.args[0])
+        kinds = call.args[1].elts if isinstance(call.args[1], ir.Seq) else (call.args[1],)
         keys = []
         for kind in kinds:
             name = dotted_name(kind)
@@ -1644,7 +1652,7 @@ class FunctionAnalysis:
             return self._resolve_entry_path(path, bound, pre)
 
         chosen = self._flag_effects_here(summary.flag_effects, fn, bound, node)
-        effects = [(p, chosen.get(p, m)) for p, m in summary.effects]
+        effects = [(p, chosen.get(p, m)) for p, m in summary.effects] if chosen else summary.effects
         if node is self.entering_with and summary.enter_effects is not None:
             # `with helper(model):` runs the block where the helper yields; the rest of the helper
             # (a restore) applies when the block ends.
@@ -2500,6 +2508,13 @@ def _nonzero(value: Value | None) -> bool:
     if value.is_const:
         return bool(value.const)
     return True
+
+
+def _isinstance_call(expr: ir.Expr) -> ir.Call | None:
+    """`isinstance(x, kinds)` as written, else None."""
+    if type(expr) is ir.Call and dotted_name(expr.func) == "isinstance" and len(expr.args) == 2:
+        return expr
+    return None
 
 
 def _flag_test(test: ir.Expr) -> tuple[str, bool] | None:

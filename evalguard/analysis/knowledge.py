@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from evalguard.parsing.ir import FunctionFacts
 
 # torch.nn classes whose behaviour depends on train/eval.
 SENSITIVE_TORCH_NN = frozenset(
@@ -356,7 +360,7 @@ MODEL_NAME = re.compile(
 )
 
 
-def mc_dropout_intent(fn) -> bool:
+def mc_dropout_intent(fn: FunctionFacts) -> bool:
     """Dropout that stays on at inference on purpose (Monte-Carlo dropout), said by the names of a
     function and its class (`MCDropout.predict`, `mc_samples`, `MCD.run`)."""
     qualified = f"{fn.class_qualname or ''}.{fn.name}"
