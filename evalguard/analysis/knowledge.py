@@ -220,7 +220,19 @@ _MODE_CHANGING_WORDS = ("eval", "valid", "test", "infer", "predict", "freeze", "
 
 
 def _words(name: str) -> list[str]:
-    return [w for w in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", name.lower()) if w]
+    return [w.lower() for w in re.split(r"[_\W]+|(?<=[a-z0-9])(?=[A-Z])", name) if w]
+
+
+# Words that name a loss function or object (`criterion`, `loss_fn`, `self.focal_loss`, `DiceLoss`).
+_LOSS_WORDS = frozenset({"loss", "losses", "criterion", "criteria", "criterions"})
+
+
+@lru_cache(maxsize=1 << 12)
+def is_loss_name(name: str) -> bool:
+    """A reference or class named as a loss: what it computes is the objective, not a model's
+    output, and loss objects carry no Dropout or BatchNorm of their own."""
+    last = re.sub(r"\[[^\]]*\]", "", name).rpartition(".")[2]  # `self.losses[...]`: "losses"
+    return any(word in _LOSS_WORDS for word in _words(last))
 
 
 @lru_cache(maxsize=1 << 14)

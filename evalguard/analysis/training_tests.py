@@ -19,8 +19,9 @@ NOT_TRAINING_FLAG_NAMES = frozenset({"deterministic", "is_eval", "eval_mode", "i
 
 
 def training_test(test: ir.Expr) -> bool | None:
-    """True when the test holds only in training (`self.training`, `training and p > 0`), False
-    when it holds only outside training (`not self.training`), None when it says neither."""
+    """True when the test holds only in training (`self.training`, `training and p > 0`) or in
+    training and where the author opted in (`self.training or self.mc_dropout`), False when it
+    holds only outside training (`not self.training`), None when it says neither."""
     if type(test) is ir.Not:
         inner = training_test(test.operand)
         return None if inner is None else not inner
@@ -36,6 +37,13 @@ def training_test(test: ir.Expr) -> bool | None:
             flag = _flag(child)
             if flag is not None:
                 return flag
+        # Nested: `self.p > 0 and (self.training or self.apply_during_inference)` runs in
+        # training, or where the author opted in outside it; either way the mode was considered.
+        for child in test.children:
+            if type(child) in (ir.Other, ir.Not):
+                flag = training_test(child)
+                if flag is not None:
+                    return flag
     return None
 
 

@@ -15,8 +15,22 @@ from evalguard.fix.specs import InsertStatement
 def is_mode_sensitive_model(fwd: Forward, ctx: Context, objs: frozenset[str] | None = None) -> bool:
     """True unless every object called (or the given subset: those in the reported mode) is known
     to be a module without mode-dependent layers, or not a module at all. Unknown objects count as
-    sensitive."""
-    return any_sensitive(fwd.objs if objs is None else objs, ctx, fwd.fkey)
+    sensitive. A call through a loss-named reference (`criterion(out, y)`, `self.loss_fn(...)`)
+    counts only for objects known to be sensitive modules: an unknown one there is a loss
+    function, not a model (deepctr's `loss_func = self.loss_func`, set from a user argument)."""
+    objs = fwd.objs if objs is None else objs
+    if K.is_loss_name(fwd.label):
+        objs = frozenset(o for o in objs if _known_sensitive(o, ctx))
+    return any_sensitive(objs, ctx, fwd.fkey)
+
+
+def _known_sensitive(obj: str, ctx: Context) -> bool:
+    """Allocated here by a class known to be a mode-sensitive module (not an attribute of one,
+    whose class is unknown, nor an object of an unknown class)."""
+    if root_of(obj) != obj:
+        return False
+    info = ctx.allocs.get(obj)
+    return info is not None and info.is_module is True and info.sensitive
 
 
 def any_sensitive(objs: frozenset[str], ctx: Context, fkey: str = "") -> bool:
