@@ -108,7 +108,8 @@ class State:
         self.stepped: frozenset[str] = frozenset()
         # Submodules frozen with eval() that an ancestor's train() re-enabled, not re-frozen yet:
         # (submodule, the train() call's location, the freeze's origin, the ancestor's text).
-        self.unfrozen: frozenset[tuple[str, Loc, Origin, str]] = frozenset()
+        # (child, where the train() is, the freeze, receiver label, that train()'s file or "" for here)
+        self.unfrozen: frozenset[tuple[str, Loc, Origin, str, str]] = frozenset()
         # Modes an `if flag:` left depending on the flag: (flag text, object) -> (mode where the
         # flag held, mode where it did not, the joined mode after the `if`). Never changed in
         # place (copies share it).
@@ -206,10 +207,10 @@ class Context:
         # (function key, parameter) -> objects callers pass for it (to judge mode sensitivity, and
         # to resolve methods called on the parameter).
         self.param_objects: dict[tuple[str, str], set[str]] = {}
-        # (function, parameter) pairs whose passed objects that function's analysis read (to
-        # resolve a method on the parameter), and the functions to analyse again because their
-        # callers have passed more since.
-        self.watched_params: set[tuple[str, str]] = set()
+        # (function, parameter) -> the functions whose analyses read what callers pass for it (to
+        # resolve a method on the parameter, or on a field the constructor stores it in), and the
+        # functions to analyse again because the callers have passed more since.
+        self.watched_params: dict[tuple[str, str], set[str]] = {}
         self.stale: set[str] = set()
         # Functions that started watching a parameter since the driver last looked.
         self.new_watchers: list[str] = []
@@ -236,15 +237,18 @@ class Context:
         seen = self.param_objects.setdefault((key, param), set())
         if len(seen) < 64 and not objs <= seen:
             seen |= objs
-            if (key, param) in self.watched_params:
-                self.stale.add(key)
+            readers = self.watched_params.get((key, param))
+            if readers:
+                self.stale |= readers
 
-    def passed_objects(self, key: str, param: str) -> set[str]:
-        """What callers pass for `param` of function `key` so far, read by that function's own
-        analysis: it is analysed again if that grows."""
-        if (key, param) not in self.watched_params:
-            self.watched_params.add((key, param))
-            self.new_watchers.append(key)
+    def passed_objects(self, key: str, param: str, reader: str | None = None) -> set[str]:
+        """What callers pass for `param` of function `key` so far, read by the analysis of
+        `reader` (default: that function itself): it is analysed again if that grows."""
+        readers = self.watched_params.get((key, param))
+        if readers is None:
+            readers = self.watched_params[(key, param)] = set()
+            self.new_watchers.append(key)  # (its callers must be analysed: they pass the objects)
+        readers.add(reader or key)
         return self.param_objects.get((key, param), set())
 
     def class_info(self, class_key: str, label: str, weights: bool = False) -> ObjInfo:
@@ -271,6 +275,7 @@ class FunctionAnalysis:
         # For fixes: (header line, first body line) of the enclosing loops, and where the current
         # no_grad block starts.
         self.loop_lines: list[tuple[int, int]] = []
+        self.loop_ends: list[int] = []  # last line of each enclosing loop, innermost last
         self.no_grad_line = 0
         # Objects this function switches to train() somewhere: models being trained, not frozen.
         self.trained_explicitly: set[str] = set()
@@ -652,6 +657,7 @@ class FunctionAnalysis:
         after_iteration: State | None = None
         self.loop_stack.append(loop_id)
         self.loop_lines.append((stmt.loc.line, stmt.body[0].loc.line if stmt.body else 0))
+        self.loop_ends.append(stmt.loc.end_line)
         for _ in range(MAX_LOOP_ITERATIONS):
             body_state = head.copy()
             if stmt.target is not None:
@@ -671,6 +677,7 @@ class FunctionAnalysis:
             head = new_head
         self.loop_stack.pop()
         self.loop_lines.pop()
+        self.loop_ends.pop()
         if stmt.test is not None:
             self.expr(stmt.test, head)
         if isinstance(stmt.test, ir.Const) and stmt.test.value is True:
@@ -752,6 +759,11 @@ class FunctionAnalysis:
 
     def try_stmt(self, stmt: ir.Try, state: State) -> State | None:
         before = state.copy()
+        # Exits from inside the block (return, break, continue) run the `finally` on their way
+        # out: `try: ... return score finally: model.train(was_training)` restores the mode.
+        exits = [(self.return_states, len(self.return_states))]
+        if self.breaks:
+            exits += [(self.breaks[-1], len(self.breaks[-1])), (self.continues[-1], len(self.continues[-1]))]
         body_end = self.block(stmt.body, state)
         outs: list[State] = []
         if body_end is not None:
@@ -763,6 +775,14 @@ class FunctionAnalysis:
             out = self.block(handler, handler_entry.copy())
             if out is not None:
                 outs.append(out)
+        if stmt.finalbody:
+            for states, start in exits:
+                leaving = states[start:]
+                del states[start:]
+                for exit_state in leaving:
+                    after = self.block(stmt.finalbody, exit_state)
+                    if after is not None:
+                        states.append(after)
         if not outs:
             if stmt.finalbody:
                 self.block(stmt.finalbody, handler_entry.copy())
@@ -944,9 +964,12 @@ class FunctionAnalysis:
             return self.mode_of(state, parent)
         return M.only(M.UNKNOWN, Origin(self.path, 0, 0, "an unknown value"))
 
-    def _note_unfreezing(self, state: State, recv: Value, node: ir.Call, label: str) -> None:
+    def _note_unfreezing(
+        self, state: State, recv: Value, node: ir.Call, label: str, at: Origin | None = None
+    ) -> None:
         """`model.train()` while a submodule was frozen with its own eval(): it is trained again
-        unless frozen anew before the next training step (checked there)."""
+        unless frozen anew before the next training step (checked there). `at`: the train() ran
+        inside a callee (`train_one_epoch(model)` starting with `model.train()`), reported there."""
         found = set()
         for obj in recv.objs:
             class_key = self._class_of(obj)
@@ -957,9 +980,12 @@ class FunctionAnalysis:
             # per allocation site (shared by every instance of a class), so for those the freeze
             # must have gone through this reference (`model.backbone.eval()`).
             children = [(k, False) for k in state.modes if k.startswith(prefix)]
-            for (holder, _attr), vals in state.fields.items():
-                if holder == obj or holder.startswith(prefix):
-                    children.extend((v, True) for v in vals)
+            if at is None:
+                # (Through a call, the label is the callee's own name for the model, which says
+                # nothing about how this function reached a field's object: paths only.)
+                for (holder, _attr), vals in state.fields.items():
+                    if holder == obj or holder.startswith(prefix):
+                        children.extend((v, True) for v in vals)
             parent_mode = self.mode_of(state, obj)
             for child, shared in children:
                 mode = state.modes.get(child)
@@ -970,8 +996,12 @@ class FunctionAnalysis:
                     and mode.eval.explicit
                     and mode.eval != parent_mode.eval
                     and (not shared or mode.eval.what.startswith(label + "."))
+                    and not self._refrozen_later_in_loop(mode.eval)
                 ):
-                    found.add((child, node.loc, mode.eval, label))
+                    if at is None:
+                        found.add((child, node.loc, mode.eval, label, ""))
+                    else:
+                        found.add((child, Loc(at.line, at.col, at.line, at.col), mode.eval, label, at.path))
         if found:
             state.unfrozen = state.unfrozen | found
 
@@ -1050,8 +1080,11 @@ class FunctionAnalysis:
     def _subscript(self, node: ir.Subscript, state: State) -> Value:
         base = self.expr(node.value, state)
         self.expr(node.index, state)
-        # `models[i]`, `outputs["logits"]`: an element of the container.
-        return Value(objs=base.objs if base.sym is None else frozenset(), taint=base.taint)
+        if base.elts is not None:
+            return self._element_of(base)  # `steps[0](model)`: one of the display's elements
+        # `models[i]`, `outputs["logits"]`: an element of the container; `hooks["eval"](model)`:
+        # one of the functions in the dict display.
+        return Value(objs=base.objs if base.sym is None else frozenset(), taint=base.taint, alts=base.alts)
 
     def _starred(self, node: ir.Starred, state: State) -> Value:
         return self.expr(node.value, state)
@@ -1075,13 +1108,20 @@ class FunctionAnalysis:
 
     def _other(self, node: ir.Other, state: State) -> Value:
         taint: frozenset[str] = frozenset()
+        functions: list[Symbol] = []
         for child in node.children:
             v = self.expr(child, state)
             if v.taint:
                 self._mark_used(v)
             taint |= v.taint
+            if v.alts:
+                functions.extend(v.alts)
+            elif v.sym is not None and v.sym.kind == "function" and not v.partial:
+                functions.append(v.sym)  # a dict display of callbacks (a partial's bound arguments would be lost)
         if node.yields:
             self.yield_states.append(state.copy())
+        if functions:
+            return Value(taint=taint, alts=tuple(sorted(set(functions), key=lambda s: s.target))[:8])
         return Value(taint=taint)
 
     def attribute(self, node: ir.Attr, state: State) -> Value:
@@ -1150,6 +1190,8 @@ class FunctionAnalysis:
         args, kwargs = self.eval_args(node, state)
         if sym.kind == "builtin" and sym.target in ("getattr",) and args:
             return Value(objs=args[0].objs)
+        if sym.kind == "builtin" and sym.target in ("list", "tuple", "sorted", "reversed", "iter") and len(args) == 1:
+            return Value(objs=args[0].objs, taint=args[0].taint)  # the same elements
         return self._opaque_result(args, kwargs)
 
     def _opaque_result(self, args: list[Value], kwargs: dict[str, Value], recv: Value | None = None) -> Value:
@@ -1353,9 +1395,18 @@ class FunctionAnalysis:
             return []
         (obj,) = recv.objs
         param = obj[2:]
-        if not obj.startswith("E:") or param in ("self", "cls") or all(p.name != param for p in self.fn.params):
+        if not obj.startswith("E:"):
             return []
-        passed = self.ctx.passed_objects(self.key, param)
+        if param.startswith("self.") and param.count(".") == 1:
+            # `for cb in self.callbacks: cb.on_epoch_end(self)`: what the constructor stored there.
+            source = self._constructor_param(param[5:])
+            if source is None:
+                return []
+            passed = self.ctx.passed_objects(*source, reader=self.key)
+        elif param in ("self", "cls") or all(p.name != param for p in self.fn.params):
+            return []
+        else:
+            passed = self.ctx.passed_objects(self.key, param)
         targets: list[str] = []
         for passed_obj in sorted(passed):
             class_key = self.ctx.alloc_classes.get(passed_obj)
@@ -1376,6 +1427,32 @@ class FunctionAnalysis:
             if M.TRAIN in a and any(M.EVAL in b for j, b in enumerate(pulls) if j != i):
                 return []
         return targets
+
+    def _constructor_param(self, attr: str) -> tuple[str, str] | None:
+        """(the class's `__init__`, its parameter) when `__init__` stores that parameter, as
+        given, in `self.<attr>` (`self.callbacks = callbacks`, or `list(callbacks)`). Read from
+        the constructor's statements, not its summary: no dependency on its analysis."""
+        if self.fn.class_qualname is None or self.fn.kind != "instance":
+            return None
+        init = self.ctx.index.find_method(func_key(self.module, self.fn.class_qualname), "__init__")
+        if init is None:
+            return None
+        fn = self.ctx.index.functions[init]
+        params = {p.name for p in fn.params}
+        found: str | None = None
+        for stmt in ir.walk_statements(fn.body):
+            if type(stmt) is not ir.Assign or not any(
+                type(t) is ir.Attr and t.attr == attr and type(t.value) is ir.Name and t.value.id == "self"
+                for t in stmt.targets
+            ):
+                continue
+            value = stmt.value
+            if type(value) is ir.Call and type(value.func) is ir.Name and value.func.id in ("list", "tuple") and len(value.args) == 1:
+                value = value.args[0]
+            if type(value) is not ir.Name or value.id not in params or found not in (None, value.id):
+                return None  # assigned something else too
+            found = value.id
+        return (init, found) if found is not None else None
 
     def _class_of(self, obj: str) -> str | None:
         if obj == "E:self" and self.fn.class_qualname is not None and self.fn.kind == "instance":
@@ -1603,6 +1680,33 @@ class FunctionAnalysis:
                 chosen[path] = held if truth else other
         return chosen
 
+    def _refrozen_later_in_loop(self, freeze: Origin) -> bool:
+        """The freeze comes later in the body of the innermost loop around this train(): a
+        schedule (train everything at the top of each epoch, freeze a part after the first
+        mini-epoch), not a freeze that this train() undoes by mistake."""
+        if not self.loop_ends:
+            return False
+        path, line = (freeze.via[0][1], freeze.via[0][2]) if freeze.via else (freeze.path, freeze.line)
+        return path == self.path and self.current_loc.line < line <= self.loop_ends[-1]
+
+    def _note_callee_unfreezing(
+        self, effects: Iterable[tuple[str, ModeVal]], state: State, resolve: Callable[[str], frozenset[str]]
+    ) -> None:
+        """A callee that leaves a model in train mode by its own `train()` (`train_one_epoch(model)`)
+        undoes what this function froze inside that model, as an inline `model.train()` would."""
+        effects = list(effects)
+        for path, mode in effects:
+            origin = mode.train
+            if origin is None or not origin.explicit or mode.kinds() != {M.TRAIN} or not origin.path:
+                continue
+            if any(p.startswith(path + ".") and m.eval is not None for p, m in effects):
+                continue  # the callee freezes part of it again itself (rl_games' per-epoch schedule)
+            recv = resolve(path)
+            if recv:
+                what = origin.what
+                label = what[: -len(".train()")] if what.endswith(".train()") else path
+                self._note_unfreezing(state, Value(objs=recv), None, label, origin)  # type: ignore[arg-type]
+
     def _apply_effects(
         self,
         effects: Iterable[tuple[str, ModeVal]],
@@ -1659,6 +1763,7 @@ class FunctionAnalysis:
             self.with_exits.append((tuple(effects), pre, resolve, callee, node))
             at_yield = self._flag_effects_here(summary.enter_flag_effects, fn, bound, node)
             effects = [(p, at_yield.get(p, m)) for p, m in summary.enter_effects]
+        self._note_callee_unfreezing(effects, state, resolve)
         self._apply_effects(effects, state, pre, resolve, callee, node)
         self._restore_saved_flags(summary, bound, state, resolve)
         for holder_path, attr, values in summary.fields:
@@ -1995,8 +2100,8 @@ class FunctionAnalysis:
                 learned |= fwd.objs
         state.loaded = state.loaded | learned
         state.stepped = state.stepped | learned
-        for child, loc, freeze, label in sorted(state.unfrozen, key=lambda u: (u[1].line, u[1].col, u[0])):
-            self._event("train-undoes-freeze", loc, label, f"{freeze.what}|{freeze.path}|{freeze.line}")
+        for child, loc, freeze, label, path in sorted(state.unfrozen, key=lambda u: (u[4], u[1].line, u[1].col, u[0])):
+            self._event("train-undoes-freeze", loc, label, f"{freeze.what}|{freeze.path}|{freeze.line}", path=path or None)
 
     def _mark(self, taint: frozenset[str], **flags: bool) -> None:
         for fid in taint:

@@ -260,7 +260,7 @@ _MODE_WORDS = frozenset(
     {"eval", "train", "training", "backward", "step", "grad", "dropout", "export", "script", "trace", "onnx"}
 )
 # Whole names: inference ops on outputs (`out.argmax()`), functional dropouts, framework hooks.
-_MODE_NAMES = INFERENCE_OPS | SENSITIVE_FUNCTIONAL | FRAMEWORK_STEP_METHODS
+_MODE_NAMES = INFERENCE_OPS | SENSITIVE_FUNCTIONAL | FRAMEWORK_STEP_METHODS | {"scaled_dot_product_attention"}
 
 
 @lru_cache(maxsize=1 << 16)
