@@ -1977,6 +1977,10 @@ class FunctionAnalysis:
                     or bool(kwargs)
                     or any(self._objs_sensitive(v.objs) or not (v.objs or v.is_const) for v in args)
                 )
+                if not node.has_star and not kwargs:
+                    built = self._container_of_models(node, qualname, args, state)
+                    if built is not None:
+                        return built
             else:
                 sensitive = nn_class in K.SENSITIVE_TORCH_NN or (
                     nn_class in ("LSTM", "GRU", "RNN", "MultiheadAttention") and _nonzero(kwargs.get("dropout"))
@@ -2055,6 +2059,35 @@ class FunctionAnalysis:
         if weights:
             state.loaded = state.loaded | {obj}
         return Value(objs=frozenset({obj}))
+
+    def _container_of_models(self, node: ir.Call, qualname: str, args: list[Value], state: State) -> Value | None:
+        """`nn.Sequential(backbone, head)` of models built or switched before: the container's
+        own flag is never read, its children keep their modes, so it runs in theirs (those of the
+        mode-sensitive ones) and carries their loaded weights. None when no child says more than
+        PyTorch's construction default."""
+        children = [o for v in args for o in v.objs if self._is_model_obj(o) and not self._objs_sensitive_free(o)]
+        if not children:
+            return None
+        mode = self.mode_of_all(state, children)
+        explicit = any(origin.explicit for origin in (mode.train, mode.eval, mode.unknown) if origin is not None)
+        loaded = bool(state.loaded & set(children))
+        if not explicit and not loaded:
+            return None
+        value = self._alloc_module(node, state, qualname, M.TRAIN, sensitive=True)
+        (obj,) = value.objs
+        state.modes[obj] = mode
+        if loaded:
+            state.loaded = state.loaded | {obj}
+        return value
+
+    def _is_model_obj(self, obj: str) -> bool:
+        info = self.info_of(obj)
+        return info is not None and info.is_module is True
+
+    def _objs_sensitive_free(self, obj: str) -> bool:
+        """Known to have no mode-dependent layer."""
+        info = self.info_of(obj)
+        return info is not None and not info.sensitive
 
     def _objs_sensitive(self, objs: frozenset[str]) -> bool:
         for obj in objs:
