@@ -1021,6 +1021,19 @@ class FunctionAnalysis:
             frozenset(o for o, m in modes.items() if m.eval is not None),
         )
 
+    def _note_train_origins(self, fwd: Forward, state: State, objs: frozenset[str]) -> None:
+        """Each object's train origin, kept when a forward calls several objects whose origins
+        differ (joined over visits: the earliest per object)."""
+        if len(objs) < 2 and not fwd.train_origins:
+            return
+        merged = dict(fwd.train_origins)
+        for obj in objs:
+            origin = self.mode_of(state, obj).train
+            if origin is not None:
+                merged[obj] = min(merged[obj], origin) if obj in merged else origin
+        if len(set(merged.values())) > 1:
+            fwd.train_origins = tuple(sorted(merged.items()))
+
     def mode_of_all(self, state: State, objs: Iterable[str]) -> ModeVal:
         out = M.BOTTOM
         for obj in objs:
@@ -1603,6 +1616,7 @@ class FunctionAnalysis:
             fwd.stepped = fwd.stepped or stepped
             fwd.train_objs = fwd.train_objs | train_objs
             fwd.eval_objs = fwd.eval_objs | eval_objs
+        self._note_train_origins(fwd, state, model.objs)
         # The output depends on the inputs too: `criterion(model(x), y)` carries model's forward.
         carried = frozenset().union(*(v.taint for v in (*args, *kwargs.values())))
         return Value(taint=carried | {fid})
@@ -1899,6 +1913,7 @@ class FunctionAnalysis:
             train_objs, eval_objs = self._objs_by_mode(pre, objs)
             existing.train_objs = existing.train_objs | train_objs
             existing.eval_objs = existing.eval_objs | eval_objs
+            self._note_train_origins(existing, pre, objs)
             return fid
         train_objs, eval_objs = self._objs_by_mode(pre, objs)
         self.forwards[fid] = Forward(
@@ -1924,6 +1939,7 @@ class FunctionAnalysis:
             eval_objs=eval_objs,
             anchors=req.anchors,
         )
+        self._note_train_origins(self.forwards[fid], pre, objs)
         return fid
 
     # ------------------------------------------------------------------ external calls
@@ -2021,10 +2037,24 @@ class FunctionAnalysis:
 
     def _deepcopy(self, node: ir.Call, source: Value, state: State) -> Value:
         obj = self._alloc_id(node)
-        infos = [self.info_of(o) for o in source.objs]
+        infos = [self.info_of(o) for o in sorted(source.objs)]
         known = [i for i in infos if i is not None]
-        base = known[0] if known else ObjInfo(label="deepcopy()", is_module=None, sensitive=True)
-        self.ctx.set_alloc(obj, replace(base, label="deepcopy()"), self.key)
+        if known:
+            # A copy of any of them: a module if one is, sensitive if one is (independent of the
+            # order a set happens to iterate in).
+            modules = {i.is_module for i in known}
+            is_module = True if True in modules else (None if None in modules else False)
+            copied = ObjInfo(
+                label="deepcopy()",
+                is_module=is_module,
+                sensitive=any(i.sensitive for i in known),
+                weights=any(i.weights for i in known),
+                optimizer=all(i.optimizer for i in known),
+                wrapper=any(i.wrapper for i in known),
+            )
+        else:
+            copied = ObjInfo(label="deepcopy()", is_module=None, sensitive=True)
+        self.ctx.set_alloc(obj, copied, self.key)
         if source.objs:
             state.modes[obj] = self.mode_of_all(state, source.objs)
             if source.objs & state.loaded or any(i.is_module for i in known):

@@ -66,6 +66,10 @@ class Forward:
     # Fix anchors (lines): top of the innermost loop body, where to put an eval() before, the
     # statement itself. 0 when unknown.
     anchors: tuple[int, int, int] = (0, 0, 0)
+    # Where each object's train mode came from, when several objects are called and their
+    # origins differ (`features` is a project module or a wrapper): the message names the one
+    # that makes the finding (a mode-sensitive object), not merely the earliest.
+    train_origins: tuple[tuple[str, Origin], ...] = ()
 
 
 @record

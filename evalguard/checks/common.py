@@ -123,7 +123,9 @@ def train_mode_origin(fwd: Forward, ctx: Context) -> Origin | None:
         return None
     if not is_mode_sensitive_model(fwd, ctx, fwd.train_objs or None):
         return None
-    return origin
+    # Several objects with different origins: name where a mode-sensitive one got its train mode.
+    sensitive = [o for obj, o in fwd.train_origins if is_mode_sensitive_model(fwd, ctx, frozenset({obj}))]
+    return min(sensitive) if sensitive else origin
 
 
 def from_tests_only(origin: Origin, fwd: Forward) -> bool:
