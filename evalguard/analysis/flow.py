@@ -1085,10 +1085,12 @@ class FunctionAnalysis:
         elts = tuple(self.expr(e, state) for e in node.elts)
         objs: frozenset[str] = frozenset()
         taint: frozenset[str] = frozenset()
+        params_of: frozenset[str] = frozenset()
         for v in elts:
             objs |= v.objs
             taint |= v.taint
-        return Value(objs=objs, taint=taint, elts=elts)
+            params_of |= v.params_of  # `[*encoder.parameters(), *head.parameters()]`
+        return Value(objs=objs, taint=taint, elts=elts, params_of=params_of)
 
     def _subscript(self, node: ir.Subscript, state: State) -> Value:
         base = self.expr(node.value, state)
@@ -1121,12 +1123,14 @@ class FunctionAnalysis:
 
     def _other(self, node: ir.Other, state: State) -> Value:
         taint: frozenset[str] = frozenset()
+        params_of: frozenset[str] = frozenset()
         functions: list[Symbol] = []
         for child in node.children:
             v = self.expr(child, state)
             if v.taint:
                 self._mark_used(v)
             taint |= v.taint
+            params_of |= v.params_of  # `[p for p in model.parameters() if p.requires_grad]`
             if v.alts:
                 functions.extend(v.alts)
             elif v.sym is not None and v.sym.kind == "function" and not v.partial:
@@ -1134,8 +1138,8 @@ class FunctionAnalysis:
         if node.yields:
             self.yield_states.append(state.copy())
         if functions:
-            return Value(taint=taint, alts=tuple(sorted(set(functions), key=lambda s: s.target))[:8])
-        return Value(taint=taint)
+            return Value(taint=taint, alts=tuple(sorted(set(functions), key=lambda s: s.target))[:8], params_of=params_of)
+        return Value(taint=taint, params_of=params_of) if params_of else Value(taint=taint)
 
     def attribute(self, node: ir.Attr, state: State) -> Value:
         base = self.expr(node.value, state)
@@ -1204,7 +1208,7 @@ class FunctionAnalysis:
         if sym.kind == "builtin" and sym.target in ("getattr",) and args:
             return Value(objs=args[0].objs)
         if sym.kind == "builtin" and sym.target in ("list", "tuple", "sorted", "reversed", "iter") and len(args) == 1:
-            return Value(objs=args[0].objs, taint=args[0].taint)  # the same elements
+            return Value(objs=args[0].objs, taint=args[0].taint, params_of=args[0].params_of)  # the same elements
         return self._opaque_result(args, kwargs)
 
     def _opaque_result(self, args: list[Value], kwargs: dict[str, Value], recv: Value | None = None) -> Value:
@@ -1269,7 +1273,7 @@ class FunctionAnalysis:
         if meth == "save":
             self._scripted_saved(recv)
         if meth in ("load_state_dict", "load_weights", "load_pretrained"):
-            state.loaded = state.loaded | recv.objs
+            state.loaded = state.loaded | _with_fields(state, recv.objs)
             self._mark_used_all(args)
             return NOTHING
         if meth in ("parameters", "named_parameters"):
@@ -1582,8 +1586,8 @@ class FunctionAnalysis:
         fwd = self.forwards.get(fid)
         loop = self.loop_stack[-1] if self.loop_stack else None
         optimized = bool(model.objs & state.optimized)
-        loaded = bool(model.objs & state.loaded)
-        stepped = bool(model.objs & state.stepped)
+        loaded = _marked(model.objs, state.loaded)
+        stepped = _marked(model.objs, state.stepped)
         train_objs, eval_objs = self._objs_by_mode(state, model.objs)
         if fwd is None:
             fwd = Forward(
@@ -1908,8 +1912,8 @@ class FunctionAnalysis:
             existing.mode = existing.mode.join(mode)
             existing.objs = existing.objs | objs
             existing.no_grad = existing.no_grad and (req.no_grad or self.no_grad)
-            existing.loaded = existing.loaded or bool(objs & pre.loaded)
-            existing.stepped = existing.stepped or bool(objs & pre.stepped)
+            existing.loaded = existing.loaded or _marked(objs, pre.loaded)
+            existing.stepped = existing.stepped or _marked(objs, pre.stepped)
             train_objs, eval_objs = self._objs_by_mode(pre, objs)
             existing.train_objs = existing.train_objs | train_objs
             existing.eval_objs = existing.eval_objs | eval_objs
@@ -1933,8 +1937,8 @@ class FunctionAnalysis:
             loop=loop,
             via=via,
             optimized=bool(objs & pre.optimized),
-            loaded=bool(objs & pre.loaded),
-            stepped=bool(objs & pre.stepped),
+            loaded=_marked(objs, pre.loaded),
+            stepped=_marked(objs, pre.stepped),
             train_objs=train_objs,
             eval_objs=eval_objs,
             anchors=req.anchors,
@@ -2161,6 +2165,7 @@ class FunctionAnalysis:
             fwd = self.forwards.get(fid)
             if fwd is not None:
                 learned |= fwd.objs
+        learned = _with_fields(state, frozenset(learned))
         state.loaded = state.loaded | learned
         state.stepped = state.stepped | learned
         for child, loc, freeze, label, path in sorted(state.unfrozen, key=lambda u: (u[4], u[1].line, u[1].col, u[0])):
@@ -2517,6 +2522,37 @@ def _lookup_mode(modes: dict[str, ModeVal], obj: str) -> ModeVal | None:
                 return M.entry(obj[2:])
             return None
         obj = parent
+
+
+def _with_fields(state: State, objs: frozenset[str]) -> frozenset[str]:
+    """These objects and the submodules their fields hold (`self.backbone = resnet18()` in the
+    constructor), transitively: loading or training a model loads or trains them too."""
+    if not state.fields or not objs:
+        return objs
+    out = set(objs)
+    stack = list(objs)
+    while stack and len(out) < 256:
+        holder = stack.pop()
+        for (owner, _attr), values in state.fields.items():
+            if owner == holder:
+                for v in values:
+                    if v not in out:
+                        out.add(v)
+                        stack.append(v)
+    return frozenset(out)
+
+
+def _marked(objs: frozenset[str], marked: frozenset[str]) -> bool:
+    """One of these objects, or a model it is part of (`model` for `model.backbone`), is marked
+    (weights loaded, trained): a submodule shares its owner's weights and training."""
+    if not marked:
+        return False
+    for obj in objs:
+        while obj is not None:
+            if obj in marked:
+                return True
+            obj = _parent(obj)
+    return False
 
 
 def _parent(obj: str) -> str | None:

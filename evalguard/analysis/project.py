@@ -259,8 +259,22 @@ class ProjectIndex:
         facts = self.class_module[class_key]
         out = []
         for base in cls.bases:
-            out.append(self.static_symbol(base, facts, None))
+            sym = self.static_symbol(base, facts, None)
+            if sym.kind == "class" and sym.target == class_key:
+                # `class DeepGP(DeepGP):` extends the imported class it then shadows.
+                sym = self._shadowed_base(dotted_name(base) or "", facts) or Symbol("unknown", dotted_name(base) or "")
+            out.append(sym)
         return out
+
+    def _shadowed_base(self, name: str, facts: ModuleFacts) -> Symbol | None:
+        """What the module's imports bind `name` to (the class statement rebinds it later)."""
+        for binding in reversed(facts.imports):
+            if binding.local == name.split(".")[0]:
+                sym = self.resolve_import(binding, facts)
+                if sym is not None and "." in name:
+                    sym = self.resolve_dotted(sym, name.split(".")[1:])
+                return sym
+        return None
 
     def static_symbol(self, expr: Expr, facts: ModuleFacts, fn: FunctionFacts | None) -> Symbol:
         """Resolve a dotted expression without flow information (bases, decorators)."""
