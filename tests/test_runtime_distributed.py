@@ -25,15 +25,15 @@ def free_port() -> int:
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed missing")
 def test_ddp_two_ranks_gloo_one_trace_per_rank(tmp_path):
     fixture = RUNTIME_FIXTURES / "ddp_eval_every_n_bug.py"
-    port = str(free_port())
-    procs = []
-    for rank in (0, 1):
-        env = subprocess_env(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
-        cmd = [sys.executable, "-m", "evalguard", "run", "--trace", str(tmp_path / "trace.jsonl"), str(fixture)]
-        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    outputs = [p.communicate(timeout=240) for p in procs]
-    for p, (out, err) in zip(procs, outputs):
-        assert p.returncode == 0, err
+    results = _run_two_ranks(fixture, tmp_path)
+    if any(_gloo_teardown_abort(rc, err) for rc, err in results):
+        # torch's gloo backend can abort in a C++ destructor after the script is done (seen on a
+        # loaded 2-core host); the traces are complete by then. Run once more before judging.
+        for path in tmp_path.iterdir():
+            path.unlink()
+        results = _run_two_ranks(fixture, tmp_path)
+    for rc, err in results:
+        assert rc == 0, err
     assert sorted(os.listdir(tmp_path)) == ["trace.rank0.jsonl", "trace.rank1.jsonl"]
     expected, roles = runtime_markers(fixture)
     for rank in (0, 1):
@@ -45,6 +45,21 @@ def test_ddp_two_ranks_gloo_one_trace_per_rank(tmp_path):
         assert {r["role"]: r["line"] for r in finding["related"]}["switched_to_eval"] == roles["switched_to_eval"]
         assert finding["count"] == 5  # steps 1..5 run after validate() at step 0 and 3
         assert records[-1]["steps"] == 6
+
+
+def _run_two_ranks(fixture, tmp_path) -> list[tuple[int, str]]:
+    port = str(free_port())
+    procs = []
+    for rank in (0, 1):
+        env = subprocess_env(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
+        cmd = [sys.executable, "-m", "evalguard", "run", "--trace", str(tmp_path / "trace.jsonl"), str(fixture)]
+        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = [p.communicate(timeout=240) for p in procs]
+    return [(p.returncode, err) for p, (_out, err) in zip(procs, outputs)]
+
+
+def _gloo_teardown_abort(returncode: int, stderr: str) -> bool:
+    return returncode == -6 and "terminate called without an active exception" in stderr
 
 
 def test_rank_from_env_at_start(tmp_path, monkeypatch):

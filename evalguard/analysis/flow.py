@@ -834,6 +834,20 @@ class FunctionAnalysis:
         elif isinstance(target, ir.Subscript):
             self.expr(target.value, state)
             self.expr(target.index, state)
+            if value.taint:
+                self._into_container(target.value, value.taint, state)  # `outputs[k] = model(x)`
+
+    def _into_container(self, container: ir.Expr, taint: frozenset[str], state: State) -> None:
+        """A forward's output stored in a local list or dict (`values.append(value)`): what is
+        later read from it (`torch.stack(values)`) carries that forward, so a loss built from it
+        makes the forward a training step."""
+        if type(container) is not ir.Name:
+            return
+        key = self._var_key(container.id)
+        old = state.vars.get(key)
+        if old is None or not (taint - old.taint):
+            return
+        state.vars[key] = replace(old, taint=old.taint | taint)
 
     def _sets_one_module_flag(self, holders: Value, state: State, path: str | None = None) -> bool:
         """`x.training = ...` on a module reference, outside a class's own train() override."""
@@ -1257,6 +1271,10 @@ class FunctionAnalysis:
         if is_mode_call and recv.objs and self._may_be_module(recv):
             return self.mode_call(node, meth, recv, state)
         args, kwargs = self.eval_args(node, state)
+        if meth in _CONTAINER_ADDS and not recv.objs and recv.sym is None:
+            added = frozenset().union(*(v.taint for v in (*args, *kwargs.values())))
+            if added:
+                self._into_container(node.func.value, added, state)  # type: ignore[union-attr]
         if meth == "backward":
             self._training_step(recv.taint, state)
             return NOTHING
@@ -2540,6 +2558,10 @@ def _with_fields(state: State, objs: frozenset[str]) -> frozenset[str]:
                         out.add(v)
                         stack.append(v)
     return frozenset(out)
+
+
+# List/dict/set/deque methods that put a value into the container they are called on.
+_CONTAINER_ADDS = frozenset({"append", "extend", "insert", "add", "update", "appendleft", "setdefault"})
 
 
 def _marked(objs: frozenset[str], marked: frozenset[str]) -> bool:
