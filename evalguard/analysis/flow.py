@@ -1985,6 +1985,14 @@ class FunctionAnalysis:
             self._scripted_saved(args[0])
         if qualname in K.MODE_SHARING_WRAPPERS and args:
             return Value(objs=args[0].objs, taint=args[0].taint)
+        if qualname in K.MODEL_ENGINE_INITIALIZERS:
+            name, position = K.MODEL_ENGINE_INITIALIZERS[qualname]
+            model = kwargs.get(name) or (args[position] if len(args) > position else NOTHING)
+            if model.objs:
+                trained = kwargs.get("model_parameters", NOTHING).params_of
+                state.optimized = state.optimized | trained  # the engine builds the optimizer
+                engine = self._engine_around(node, model, state)
+                return Value(objs=engine.objs, elts=(engine, NOTHING, NOTHING, NOTHING))
         if qualname == "functools.partial" and args and args[0].sym is not None:
             return Value(sym=args[0].sym, partial=(*args[0].partial, *args[1:]))
         if qualname == "copy.deepcopy" and args:
@@ -2056,6 +2064,21 @@ class FunctionAnalysis:
         if qualname.startswith(("torch.", "numpy.", "math.", "os.", "json.", "logging.")):
             return result
         return self._passthrough(node, result, args, state)
+
+    def _engine_around(self, node: ir.Call, model: Value, state: State) -> Value:
+        """A training engine holding the model (`engine.module`): its own object (its methods are
+        not the model's: `engine.step()` is no forward), in the model's mode, switching the
+        model along with it (a field, as for a submodule)."""
+        obj = self._alloc_id(node)
+        sensitive = self._objs_sensitive(model.objs)
+        self.ctx.set_alloc(obj, ObjInfo(label="engine", is_module=True, sensitive=sensitive, wrapper=True), self.key)
+        state.modes[obj] = self.mode_of_all(state, model.objs)
+        state.fields[(obj, "module")] = model.objs
+        if model.objs & state.optimized:
+            state.optimized = state.optimized | {obj}
+        if _marked(model.objs, state.loaded):
+            state.loaded = state.loaded | {obj}
+        return Value(objs=frozenset({obj}))
 
     def _deepcopy(self, node: ir.Call, source: Value, state: State) -> Value:
         obj = self._alloc_id(node)

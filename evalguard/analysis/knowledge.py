@@ -157,6 +157,13 @@ MODE_SHARING_WRAPPERS = frozenset(
     }
 )
 
+# Training-engine constructors returning a tuple whose first element wraps the model they are
+# given (parameter name, position) and shares its mode: `engine, optimizer, loader, scheduler =
+# deepspeed.initialize(model=model, ...)`; `engine.train()` / `engine.eval()` switch the model.
+MODEL_ENGINE_INITIALIZERS = {
+    "deepspeed.initialize": ("model", 1),
+}
+
 # Method calls that are evidence a receiver is an nn.Module.
 MODULE_EVIDENCE_METHODS = frozenset(
     {
