@@ -1111,6 +1111,11 @@ class FunctionAnalysis:
         self.expr(node.index, state)
         if base.elts is not None:
             return self._element_of(base)  # `steps[0](model)`: one of the display's elements
+        key = _constant_key(node.index)
+        if key is not None and base.objs and base.sym is None:
+            # `self.nets["G"]`: that element, apart from `self.nets["D"]` (a path, like an
+            # attribute: switching one does not switch the other; the container's train() does).
+            return Value(objs=self.attr_objs(state, base.objs, key), taint=base.taint)
         # `models[i]`, `outputs["logits"]`: an element of the container; `hooks["eval"](model)`:
         # one of the functions in the dict display.
         return Value(objs=base.objs if base.sym is None else frozenset(), taint=base.taint, alts=base.alts)
@@ -1296,6 +1301,11 @@ class FunctionAnalysis:
             return NOTHING
         if meth in ("parameters", "named_parameters"):
             return Value(params_of=recv.objs)
+        if meth == "values" and recv.objs and not args:
+            return Value(objs=recv.objs)  # `for net in self.nets.values(): net.train()`
+        if meth == "items" and recv.objs and not args:
+            # `for name, net in self.nets.items()`: (key, model) pairs.
+            return Value(elts=(Value(elts=(NOTHING, Value(objs=recv.objs))),))
         if meth in ("modules", "children"):
             # Some submodules: switching them must not change the model's own mode, but a later
             # train() on the model re-enables them (EG009).
@@ -2581,6 +2591,16 @@ def _with_fields(state: State, objs: frozenset[str]) -> frozenset[str]:
                         out.add(v)
                         stack.append(v)
     return frozenset(out)
+
+
+def _constant_key(index: ir.Expr) -> str | None:
+    """`"G"` or `0` as a path step (`[G]`, `[0]`); None for a computed or unusual key."""
+    if type(index) is not ir.Const:
+        return None
+    value = index.value
+    if type(value) is int or (type(value) is str and value.isidentifier()):
+        return f"[{value}]"
+    return None
 
 
 # List/dict/set/deque methods that put a value into the container they are called on.
