@@ -215,6 +215,8 @@ class Context:
         # Functions that started watching a parameter since the driver last looked.
         self.new_watchers: list[str] = []
         self.summaries: dict[str, Summary] = {}
+        # (constructor, attribute) -> (constructor, parameter) it stores there, if any.
+        self.constructor_params: dict[tuple[str, str], tuple[str, str] | None] = {}
 
     def set_alloc(self, obj: str, info: ObjInfo, by: str) -> None:
         """What is known about allocation `obj`, (re)stated by function `by`'s analysis. Knowledge
@@ -1141,24 +1143,27 @@ class FunctionAnalysis:
         return Value(sym=Symbol("function", func_key(self.module, node.qualname)))
 
     def _other(self, node: ir.Other, state: State) -> Value:
-        taint: frozenset[str] = frozenset()
-        params_of: frozenset[str] = frozenset()
-        functions: list[Symbol] = []
+        taint = _NO_OBJS
+        params_of = _NO_OBJS
+        functions: list[Symbol] | None = None
         for child in node.children:
             v = self.expr(child, state)
             if v.taint:
                 self._mark_used(v)
-            taint |= v.taint
-            params_of |= v.params_of  # `[p for p in model.parameters() if p.requires_grad]`
+                taint = taint | v.taint
+            if v.params_of:
+                params_of = params_of | v.params_of  # `[p for p in model.parameters() if p.requires_grad]`
             if v.alts:
-                functions.extend(v.alts)
+                functions = [*(functions or ()), *v.alts]
             elif v.sym is not None and v.sym.kind == "function" and not v.partial:
-                functions.append(v.sym)  # a dict display of callbacks (a partial's bound arguments would be lost)
+                functions = [*(functions or ()), v.sym]  # a dict display of callbacks (a partial's bound arguments would be lost)
         if node.yields:
             self.yield_states.append(state.copy())
         if functions:
             return Value(taint=taint, alts=tuple(sorted(set(functions), key=lambda s: s.target))[:8], params_of=params_of)
-        return Value(taint=taint, params_of=params_of) if params_of else Value(taint=taint)
+        if params_of:
+            return Value(taint=taint, params_of=params_of)
+        return Value(taint=taint) if taint else NOTHING
 
     def attribute(self, node: ir.Attr, state: State) -> Value:
         base = self.expr(node.value, state)
@@ -1482,6 +1487,12 @@ class FunctionAnalysis:
         init = self.ctx.index.find_method(func_key(self.module, self.fn.class_qualname), "__init__")
         if init is None:
             return None
+        memo = self.ctx.constructor_params
+        if (init, attr) not in memo:
+            memo[(init, attr)] = self._stored_param(init, attr)
+        return memo[(init, attr)]
+
+    def _stored_param(self, init: str, attr: str) -> tuple[str, str] | None:
         fn = self.ctx.index.functions[init]
         params = {p.name for p in fn.params}
         found: str | None = None
@@ -2602,6 +2613,8 @@ def _constant_key(index: ir.Expr) -> str | None:
         return f"[{value}]"
     return None
 
+
+_NO_OBJS: frozenset[str] = frozenset()
 
 # List/dict/set/deque methods that put a value into the container they are called on.
 _CONTAINER_ADDS = frozenset({"append", "extend", "insert", "add", "update", "appendleft", "setdefault"})
