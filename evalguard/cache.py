@@ -29,8 +29,10 @@ MAX_FACTS = 50_000
 # bump (development): 5 = allocation knowledge reaches earlier readers (results may differ);
 # 6 = an assert's test is lowered as a value read, not a bare statement; 7 = `.training` read in
 # a class's own train()/eval() does not make it mode-dependent; 8 = literal parameter defaults;
-# 9 = assigning `x.training` is not a read of the flag; 10 = `yield` marked in the IR.
-SCHEMA = "10"
+# 9 = assigning `x.training` is not a read of the flag; 10 = `yield` marked in the IR; 11 = this
+# stop's analysis changes (callbacks stored by constructors, dict-held models, containers of
+# models, DeepSpeed engines, deterministic deep copies: results differ).
+SCHEMA = "11"
 _TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by evalguard.\n"
