@@ -26,6 +26,7 @@ from evalguard.analysis.project import (
     Symbol,
     external_class_kind,
     func_key,
+    is_property,
 )
 from evalguard.analysis.summaries import (
     EMPTY_SUMMARY,
@@ -1174,6 +1175,10 @@ class FunctionAnalysis:
             if sym.kind != "unknown":
                 return Value(sym=sym)
             return NOTHING
+        if base.objs and node.attr in self.ctx.index.property_names():
+            read = self._property_read(node, base, state)
+            if read is not None:
+                return read
         if node.attr == "training" and base.objs:
             return Value(saved=(base.objs, self.mode_of_all(state, base.objs)))
         if node.attr in K.SHAPE_ATTRS and base.taint:
@@ -1266,6 +1271,10 @@ class FunctionAnalysis:
                     self.set_mode(state, obj, new)
                 return Value(objs=recv.objs)
         target = self._resolve_method(recv, meth, state)
+        if target is not None and is_property(self.ctx.index.functions[target]):
+            # `self.model(x)` where `model` is a property: call what it returns.
+            read = self._property_read(node.func, recv, state)  # type: ignore[arg-type]
+            return self.call_objects(node, read if read is not None else NOTHING, state)
         is_mode_call = _mode_call_signature(node, meth)
         if target is not None and not (is_mode_call and self._is_module_objs(recv) and _mode_override(
             self.ctx.index.functions[target], meth
@@ -1388,6 +1397,15 @@ class FunctionAnalysis:
             ):
                 return True
         return False
+
+    def _property_read(self, node: ir.Attr, recv: Value, state: State) -> Value | None:
+        """`self.model` where the class defines `@property def model(self): return self._model`:
+        the property's result, so `self.model` and `self._model` are one object."""
+        target = self._resolve_method(recv, node.attr, state)
+        if target is None or not is_property(self.ctx.index.functions[target]):
+            return None
+        call = ir.Call(func=node, args=(), kwargs=(), loc=self.current_loc)
+        return self.call_project(call, target, [], {}, recv, state)
 
     def _resolve_method(self, recv: Value, meth: str, state: State) -> str | None:
         for obj in sorted(recv.objs):

@@ -88,6 +88,7 @@ class ProjectIndex:
         self._method_cache: dict[tuple[str, str], str | None] = {}
         self._subclass_cache: dict[str, list[str]] = {}
         self._method_names: frozenset[str] | None = None
+        self._property_names: frozenset[str] | None = None
 
     # ------------------------------------------------------------------ modules and imports
 
@@ -343,6 +344,14 @@ class ProjectIndex:
             self._method_names = frozenset(name for cls in self.classes.values() for name, _ in cls.methods)
         return self._method_names
 
+    def property_names(self) -> frozenset[str]:
+        """Names of the project's `@property` methods (read as attributes, not called)."""
+        if self._property_names is None:
+            self._property_names = frozenset(
+                fn.name for fn in self.functions.values() if fn.class_qualname is not None and is_property(fn)
+            )
+        return self._property_names
+
     def find_method(self, class_key: str, name: str) -> str | None:
         key = (class_key, name)
         if key not in self._method_cache:
@@ -533,3 +542,12 @@ def receiver_attr_chain(expr: Expr) -> tuple[Expr, list[str]]:
 
 def is_name(expr: Expr, name: str) -> bool:
     return isinstance(expr, Name) and expr.id == name
+
+
+def is_property(fn: FunctionFacts) -> bool:
+    """`@property` / `@functools.cached_property` (read as an attribute: `self.model`)."""
+    for dec in fn.decorators:
+        name = dotted_name(dec)
+        if name is not None and name.rsplit(".", 1)[-1] in ("property", "cached_property"):
+            return True
+    return False
