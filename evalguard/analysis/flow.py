@@ -279,6 +279,7 @@ class FunctionAnalysis:
         # no_grad block starts.
         self.loop_lines: list[tuple[int, int]] = []
         self.loop_ends: list[int] = []  # last line of each enclosing loop, innermost last
+        self.loop_spans: list[tuple[int, int]] = []  # (first, last line) of every loop met
         self.no_grad_line = 0
         # Objects this function switches to train() somewhere: models being trained, not frozen.
         self.trained_explicitly: set[str] = set()
@@ -362,6 +363,7 @@ class FunctionAnalysis:
             self.has_step = False
         else:
             self._drop_dead_end_backwards()
+        self._note_fed_training()
         return FunctionResult(self._summary(exit_state), self._finish_forwards(), list(self.events.values()))
 
     def _inspects_gradients(self) -> bool:
@@ -659,6 +661,7 @@ class FunctionAnalysis:
         # and reporting the zero-iteration path would be noise.
         after_iteration: State | None = None
         self.loop_stack.append(loop_id)
+        self.loop_spans.append((stmt.loc.line, stmt.loc.end_line))
         self.loop_lines.append((stmt.loc.line, stmt.body[0].loc.line if stmt.body else 0))
         self.loop_ends.append(stmt.loc.end_line)
         for _ in range(MAX_LOOP_ITERATIONS):
@@ -1974,6 +1977,7 @@ class FunctionAnalysis:
             train_objs, eval_objs = self._objs_by_mode(pre, objs)
             existing.train_objs = existing.train_objs | train_objs
             existing.eval_objs = existing.eval_objs | eval_objs
+            existing.feeds_training = existing.feeds_training or req.feeds_training
             self._note_train_origins(existing, pre, objs)
             return fid
         train_objs, eval_objs = self._objs_by_mode(pre, objs)
@@ -1999,6 +2003,7 @@ class FunctionAnalysis:
             train_objs=train_objs,
             eval_objs=eval_objs,
             anchors=req.anchors,
+            feeds_training=req.feeds_training,
         )
         self._note_train_origins(self.forwards[fid], pre, objs)
         return fid
@@ -2267,6 +2272,27 @@ class FunctionAnalysis:
             if v.taint:
                 self._mark_used(v)
 
+    def _note_fed_training(self) -> None:
+        """A no_grad forward whose output reaches a backward() is part of training when its model
+        is trained here too and the output feeds a different model's step: a GAN's generator
+        drawing fakes for the discriminator. A model whose no_grad output only feeds its own
+        loss (a rollout in train mode) or that is not trained here (a teacher) is not."""
+        fed = [f for fid in self.backward_taint if (f := self.forwards.get(fid)) is not None and f.no_grad]
+        if not fed:
+            return
+        trained = [f for f in self.forwards.values() if f.trained or (f.fid in self.backward_taint and not f.no_grad)]
+        spans = set(self.loop_spans)
+
+        def together(a: int, b: int) -> bool:
+            return any(first <= a <= last and first <= b <= last for first, last in spans)
+
+        for fwd in fed:
+            # (Its own training in the same loop: the generator's step in the iteration that drew
+            # the fakes, not a training phase before a separate evaluation-like one.)
+            own = any(f.objs & fwd.objs and together(f.loc.line, fwd.loc.line) for f in trained)
+            other = any(not (f.objs & fwd.objs) for f in trained)
+            fwd.feeds_training = own and other
+
     def _finish_forwards(self) -> list[Forward]:
         for fwd in self.forwards.values():
             fwd.function_has_step = self.has_step
@@ -2446,6 +2472,7 @@ class FunctionAnalysis:
                     returned=fwd_returned,
                     via=fwd.via,
                     anchors=fwd.anchors,
+                    feeds_training=fwd.feeds_training,
                 )
                 key = (path, base_fid)
                 old = requirements.get(key)
@@ -2672,6 +2699,7 @@ def _merge_requirements(a: Requirement, b: Requirement) -> Requirement:
         value_used=a.value_used or b.value_used,
         shape_used=a.shape_used or b.shape_used,
         returned=a.returned or b.returned,
+        feeds_training=a.feeds_training or b.feeds_training,
     )
 
 

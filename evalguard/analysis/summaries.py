@@ -66,6 +66,9 @@ class Forward:
     # Fix anchors (lines): top of the innermost loop body, where to put an eval() before, the
     # statement itself. 0 when unknown.
     anchors: tuple[int, int, int] = (0, 0, 0)
+    # Its output reaches a backward() although it ran under no_grad: it feeds another model's
+    # training step (a GAN's generated batch for the discriminator, a teacher's targets).
+    feeds_training: bool = False
     # Where each object's train mode came from, when several objects are called and their
     # origins differ (`features` is a project module or a wrapper): the message names the one
     # that makes the finding (a mode-sensitive object), not merely the earliest.
@@ -94,6 +97,7 @@ class Requirement:
     kind: str = "forward"
     detail: str = ""
     anchors: tuple[int, int, int] = (0, 0, 0)
+    feeds_training: bool = False
 
 
 @record

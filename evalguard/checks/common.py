@@ -113,6 +113,10 @@ def train_mode_origin(fwd: Forward, ctx: Context) -> Origin | None:
     mode came from, if that is worth reporting (EG002/EG003 share this)."""
     if fwd.trained or fwd.in_init or fwd.synthetic or prediction_discarded(fwd):
         return None
+    if fwd.feeds_training and fwd.optimized:
+        # A model trained here, run under no_grad to feed another model's training step (a GAN's
+        # generated batch for the discriminator): part of training, in train mode on purpose.
+        return None
     origin = fwd.mode.train
     if origin is None or weak_default_train(fwd) or deliberate_train_mode(fwd):
         return None
