@@ -321,6 +321,7 @@ class FunctionAnalysis:
         self.evidence_names = self.fn.evidence_names
         self.in_init = self.fn.name == "__init__"
         self.framework_managed = self._framework_managed()
+        self.loss_hook_model = self._loss_hook_model()
         self.param_taints: dict[str, int] = {}
         self.in_module_class = (
             self.fn.class_qualname is not None
@@ -352,11 +353,21 @@ class FunctionAnalysis:
         if self.framework_managed:
             # Lightning sets the mode before calling its hooks; treat `self` as of unknown mode.
             state.modes["E:self"] = M.only(M.UNKNOWN, self._origin(self.fn.loc, "the framework"))
+        if self.loss_hook_model is not None:
+            model = f"E:{self.loss_hook_model}"
+            state.modes[model] = M.only(M.TRAIN, self._origin(self.fn.loc, "the trainer's training step"))
+            state.optimized = state.optimized | {model}
         end = self.block(self.fn.body, state)
         exits = [s for s in (end, *self.return_states) if s is not None]
         exit_state = _join_all(exits) if exits else State()
         if end is not None:
             self.returns.append(NOTHING)
+        if self.loss_hook_model is not None:
+            # The trainer back-propagates the returned loss and steps its optimizer.
+            self._note_update()
+            for value in self.returns:
+                if value.taint:
+                    self._training_step(value.taint, exit_state)
         if self._inspects_gradients():
             self.backward_taint.clear()
             self.step_loops.clear()
@@ -396,6 +407,16 @@ class FunctionAnalysis:
                 dead_loops.add(loop)
         self.backward_taint -= dead - applied
         self.step_loops -= dead_loops - live_loops - self.other_step_loops
+
+    def _loss_hook_model(self) -> str | None:
+        """The model parameter of a Hugging Face trainer's `compute_loss` override: the trainer
+        hands it over in train mode and back-propagates the returned loss."""
+        if self.fn.class_qualname is None or self.fn.name not in K.HF_LOSS_HOOKS or len(self.fn.params) < 2:
+            return None
+        class_key = func_key(self.module, self.fn.class_qualname)
+        if not any(b in K.HF_TRAINER_BASES for b in self.ctx.index.external_bases(class_key)):
+            return None
+        return self.fn.params[1].name
 
     def _framework_managed(self) -> bool:
         if self.fn.class_qualname is None or self.fn.name not in K.FRAMEWORK_STEP_METHODS:

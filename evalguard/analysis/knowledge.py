@@ -76,6 +76,20 @@ MODE_OWNING_BASES = frozenset(
     }
 )
 
+# Hugging Face trainers: their training step switches the model to train mode, calls the
+# subclass's `compute_loss(model, inputs)` and back-propagates the loss it returns.
+HF_TRAINER_BASES = frozenset(
+    {
+        "transformers.Trainer",
+        "transformers.trainer.Trainer",
+        "transformers.Seq2SeqTrainer",
+        "transformers.trainer_seq2seq.Seq2SeqTrainer",
+        "trl.SFTTrainer",
+        "trl.RewardTrainer",
+    }
+)
+HF_LOSS_HOOKS = frozenset({"compute_loss"})
+
 # Lightning hook methods: the framework sets the mode before calling them.
 FRAMEWORK_STEP_METHODS = frozenset(
     {
