@@ -2205,7 +2205,7 @@ class FunctionAnalysis:
         own flag is never read, its children keep their modes, so it runs in theirs (those of the
         mode-sensitive ones) and carries their loaded weights. None when no child says more than
         PyTorch's construction default."""
-        children = [o for v in args for o in v.objs if self._is_model_obj(o) and not self._objs_sensitive_free(o)]
+        children = [o for v in args for o in v.objs if self._is_model_obj(o) and not self._known_insensitive(o)]
         if not children:
             return None
         mode = self.mode_of_all(state, children)
@@ -2224,7 +2224,7 @@ class FunctionAnalysis:
         info = self.info_of(obj)
         return info is not None and info.is_module is True
 
-    def _objs_sensitive_free(self, obj: str) -> bool:
+    def _known_insensitive(self, obj: str) -> bool:
         """Known to have no mode-dependent layer."""
         info = self.info_of(obj)
         return info is not None and not info.sensitive
