@@ -279,7 +279,7 @@ class FunctionAnalysis:
         # no_grad block starts.
         self.loop_lines: list[tuple[int, int]] = []
         self.loop_ends: list[int] = []  # last line of each enclosing loop, innermost last
-        self.loop_spans: list[tuple[int, int]] = []  # (first, last line) of every loop met
+        self.loop_spans: set[tuple[int, int]] = set()  # (first, last line) of every loop met
         self.no_grad_line = 0
         # Objects this function switches to train() somewhere: models being trained, not frozen.
         self.trained_explicitly: set[str] = set()
@@ -682,7 +682,7 @@ class FunctionAnalysis:
         # and reporting the zero-iteration path would be noise.
         after_iteration: State | None = None
         self.loop_stack.append(loop_id)
-        self.loop_spans.append((stmt.loc.line, stmt.loc.end_line))
+        self.loop_spans.add((stmt.loc.line, stmt.loc.end_line))
         self.loop_lines.append((stmt.loc.line, stmt.body[0].loc.line if stmt.body else 0))
         self.loop_ends.append(stmt.loc.end_line)
         for _ in range(MAX_LOOP_ITERATIONS):
@@ -1005,12 +1005,11 @@ class FunctionAnalysis:
             return self.mode_of(state, parent)
         return M.only(M.UNKNOWN, Origin(self.path, 0, 0, "an unknown value"))
 
-    def _note_unfreezing(
-        self, state: State, recv: Value, node: ir.Call, label: str, at: Origin | None = None
-    ) -> None:
+    def _note_unfreezing(self, state: State, recv: Value, loc: Loc, label: str, path: str = "") -> None:
         """`model.train()` while a submodule was frozen with its own eval(): it is trained again
-        unless frozen anew before the next training step (checked there). `at`: the train() ran
-        inside a callee (`train_one_epoch(model)` starting with `model.train()`), reported there."""
+        unless frozen anew before the next training step (checked there). `path`: the file of a
+        train() that ran inside a callee (`train_one_epoch(model)` starting with `model.train()`),
+        reported there; "" for one in this function."""
         found = set()
         for obj in recv.objs:
             class_key = self._class_of(obj)
@@ -1021,7 +1020,7 @@ class FunctionAnalysis:
             # per allocation site (shared by every instance of a class), so for those the freeze
             # must have gone through this reference (`model.backbone.eval()`).
             children = [(k, False) for k in state.modes if k.startswith(prefix)]
-            if at is None:
+            if not path:
                 # (Through a call, the label is the callee's own name for the model, which says
                 # nothing about how this function reached a field's object: paths only.)
                 for (holder, _attr), vals in state.fields.items():
@@ -1039,10 +1038,7 @@ class FunctionAnalysis:
                     and (not shared or mode.eval.what.startswith(label + "."))
                     and not self._refrozen_later_in_loop(mode.eval)
                 ):
-                    if at is None:
-                        found.add((child, node.loc, mode.eval, label, ""))
-                    else:
-                        found.add((child, Loc(at.line, at.col, at.line, at.col), mode.eval, label, at.path))
+                    found.add((child, loc, mode.eval, label, path))
         if found:
             state.unfrozen = state.unfrozen | found
 
@@ -1170,7 +1166,7 @@ class FunctionAnalysis:
     def _other(self, node: ir.Other, state: State) -> Value:
         taint = _NO_OBJS
         params_of = _NO_OBJS
-        functions: list[Symbol] | None = None
+        functions: list[Symbol] = []
         for child in node.children:
             v = self.expr(child, state)
             if v.taint:
@@ -1179,9 +1175,9 @@ class FunctionAnalysis:
             if v.params_of:
                 params_of = params_of | v.params_of  # `[p for p in model.parameters() if p.requires_grad]`
             if v.alts:
-                functions = [*(functions or ()), *v.alts]
+                functions.extend(v.alts)
             elif v.sym is not None and v.sym.kind == "function" and not v.partial:
-                functions = [*(functions or ()), v.sym]  # a dict display of callbacks (a partial's bound arguments would be lost)
+                functions.append(v.sym)  # a dict display of callbacks (a partial's bound arguments would be lost)
         if node.yields:
             self.yield_states.append(state.copy())
         if functions:
@@ -1613,7 +1609,7 @@ class FunctionAnalysis:
             state.stepped = state.stepped - recv.objs
             self.trained_explicitly |= recv.objs
             if new.kinds() == {M.TRAIN}:
-                self._note_unfreezing(state, recv, node, label)
+                self._note_unfreezing(state, recv, node.loc, label)
         for obj in recv.objs:
             self.set_mode(state, obj, new)  # type: ignore[arg-type]
         if meth == "train" and new.kinds() == {M.UNKNOWN}:
@@ -1804,7 +1800,8 @@ class FunctionAnalysis:
             if recv:
                 what = origin.what
                 label = what[: -len(".train()")] if what.endswith(".train()") else path
-                self._note_unfreezing(state, Value(objs=recv), None, label, origin)  # type: ignore[arg-type]
+                at = Loc(origin.line, origin.col, origin.line, origin.col)
+                self._note_unfreezing(state, Value(objs=recv), at, label, origin.path)
 
     def _apply_effects(
         self,
@@ -2205,7 +2202,7 @@ class FunctionAnalysis:
         own flag is never read, its children keep their modes, so it runs in theirs (those of the
         mode-sensitive ones) and carries their loaded weights. None when no child says more than
         PyTorch's construction default."""
-        children = [o for v in args for o in v.objs if self._is_model_obj(o) and not self._known_insensitive(o)]
+        children = [o for v in args for o in v.objs if self._sensitive_module(o)]
         if not children:
             return None
         mode = self.mode_of_all(state, children)
@@ -2220,14 +2217,10 @@ class FunctionAnalysis:
             state.loaded = state.loaded | {obj}
         return value
 
-    def _is_model_obj(self, obj: str) -> bool:
+    def _sensitive_module(self, obj: str) -> bool:
+        """Known to be a module with mode-dependent layers."""
         info = self.info_of(obj)
-        return info is not None and info.is_module is True
-
-    def _known_insensitive(self, obj: str) -> bool:
-        """Known to have no mode-dependent layer."""
-        info = self.info_of(obj)
-        return info is not None and not info.sensitive
+        return info is not None and info.is_module is True and info.sensitive
 
     def _objs_sensitive(self, objs: frozenset[str]) -> bool:
         for obj in objs:
@@ -2302,10 +2295,8 @@ class FunctionAnalysis:
         if not fed:
             return
         trained = [f for f in self.forwards.values() if f.trained or (f.fid in self.backward_taint and not f.no_grad)]
-        spans = set(self.loop_spans)
-
         def together(a: int, b: int) -> bool:
-            return any(first <= a <= last and first <= b <= last for first, last in spans)
+            return any(first <= a <= last and first <= b <= last for first, last in self.loop_spans)
 
         for fwd in fed:
             # (Its own training in the same loop: the generator's step in the iteration that drew

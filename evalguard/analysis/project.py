@@ -262,20 +262,14 @@ class ProjectIndex:
         for base in cls.bases:
             sym = self.static_symbol(base, facts, None)
             if sym.kind == "class" and sym.target == class_key:
-                # `class DeepGP(DeepGP):` extends the imported class it then shadows.
-                sym = self._shadowed_base(dotted_name(base) or "", facts) or Symbol("unknown", dotted_name(base) or "")
+                # `class DeepGP(DeepGP):` extends the imported class the statement then shadows:
+                # the module's imports first, as a local import would be.
+                name = dotted_name(base) or ""
+                sym = self.resolve_name(name, facts, facts.imports) or Symbol("unknown", name)
+                if sym.kind == "class" and sym.target == class_key:
+                    sym = Symbol("unknown", name)
             out.append(sym)
         return out
-
-    def _shadowed_base(self, name: str, facts: ModuleFacts) -> Symbol | None:
-        """What the module's imports bind `name` to (the class statement rebinds it later)."""
-        for binding in reversed(facts.imports):
-            if binding.local == name.split(".")[0]:
-                sym = self.resolve_import(binding, facts)
-                if sym is not None and "." in name:
-                    sym = self.resolve_dotted(sym, name.split(".")[1:])
-                return sym
-        return None
 
     def static_symbol(self, expr: Expr, facts: ModuleFacts, fn: FunctionFacts | None) -> Symbol:
         """Resolve a dotted expression without flow information (bases, decorators)."""
