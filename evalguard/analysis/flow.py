@@ -45,6 +45,8 @@ MAX_LOOP_ITERATIONS = 8
 # Longest attribute chain tracked below an object, and most objects one reference may denote.
 MAX_PATH_ATTRS = 4
 MAX_OBJECTS = 24
+# Objects remembered per parameter from all callers (beyond that, what a caller passes is not added).
+MAX_PASSED_OBJECTS = 64
 # Stands for "some object we lost track of": its mode is unknown, so it never yields a finding.
 UNKNOWN_OBJ = "U:lost"
 
@@ -218,6 +220,18 @@ class Context:
         self.summaries: dict[str, Summary] = {}
         # (constructor, attribute) -> (constructor, parameter) it stores there, if any.
         self.constructor_params: dict[tuple[str, str], tuple[str, str] | None] = {}
+        # Who passes which objects for a parameter, as of each caller's latest analysis (an
+        # earlier analysis, with less known about its callees, may have passed others: they do
+        # not count, so the objects are the same in any visit order and after an edit), and what
+        # the analysis running now passes (`commit_passes` makes it that caller's).
+        self.param_sources: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
+        self.passes_of: dict[str, set[tuple[str, str]]] = {}
+        self.pending_passes: dict[tuple[str, str], set[str]] = {}
+        # Provenance, for re-analysing after an edit (`analysis.incremental`): who set an
+        # allocation's info, and who read an allocation's class or info without being made
+        # stale by a change (`info_of` readers are).
+        self.alloc_setters: dict[str, set[str]] = {}
+        self.quiet_readers: dict[str, set[str]] = {}
 
     def set_alloc(self, obj: str, info: ObjInfo, by: str) -> None:
         """What is known about allocation `obj`, (re)stated by function `by`'s analysis. Knowledge
@@ -225,6 +239,11 @@ class Context:
         showed its object to be a module."""
         if info.is_module is None and obj in self.upgraded:
             info = replace(info, is_module=True)
+        setters = self.alloc_setters.get(obj)
+        if setters is None:
+            self.alloc_setters[obj] = {by}
+        else:
+            setters.add(by)
         known = self.allocs.get(obj)
         if known == info:
             return
@@ -236,13 +255,73 @@ class Context:
         return self.summaries.get(key, EMPTY_SUMMARY)
 
     def pass_objects(self, key: str, param: str, objs: frozenset[str]) -> None:
-        """A caller passes these objects for `param` of function `key`."""
-        seen = self.param_objects.setdefault((key, param), set())
-        if len(seen) < 64 and not objs <= seen:
-            seen |= objs
-            readers = self.watched_params.get((key, param))
+        """The analysis running now passes these objects for `param` of function `key`."""
+        pending = self.pending_passes.get((key, param))
+        if pending is None:
+            self.pending_passes[(key, param)] = set(objs)
+        else:
+            pending |= objs
+
+    def commit_passes(self, by: str) -> None:
+        """Function `by`'s analysis finished: what it passed replaces what it passed before; the
+        readers of a parameter whose objects changed are analysed again."""
+        pending, self.pending_passes = self.pending_passes, {}
+        before = self.passes_of.get(by, set())
+        if not pending and not before:
+            return
+        for param in before | pending.keys():
+            sources = self.param_sources.setdefault(param, {})
+            objs = pending.get(param)
+            if objs:
+                old = sources.get(by)
+                if old == objs:
+                    continue
+                sources[by] = frozenset(objs)
+                current = self.param_objects.get(param)
+                if (old is None or old <= objs) and current is not None and objs <= current and len(current) < MAX_PASSED_OBJECTS:
+                    continue  # (what it passes now was passed already: the union is the same)
+            elif sources.pop(by, None) is None:
+                continue
+            self.recompute_passed(param)
+        self.passes_of[by] = set(pending)
+
+    def discard_passes(self) -> None:
+        """The running analysis's result is dropped: so is what it passed."""
+        self.pending_passes = {}
+
+    def recompute_passed(self, param: tuple[str, str]) -> None:
+        """`param_objects` from the sources (bounded: past the cap, the first in sorted order,
+        so the subset depends on what the callers pass, never on the order they ran in)."""
+        sources = self.param_sources.get(param)
+        objs: set[str] = set()
+        for passed in (sources or {}).values():
+            objs |= passed
+        if not sources:
+            self.param_sources.pop(param, None)
+        if len(objs) > MAX_PASSED_OBJECTS:
+            objs = set(sorted(objs)[:MAX_PASSED_OBJECTS])
+        if objs != self.param_objects.get(param, set()):
+            if objs:
+                self.param_objects[param] = objs
+            else:
+                self.param_objects.pop(param, None)
+            readers = self.watched_params.get(param)
             if readers:
                 self.stale |= readers
+
+    def read_class(self, obj: str, by: str) -> str | None:
+        """The project class allocation `obj` was constructed from, read by function `by`."""
+        class_key = self.alloc_classes.get(obj)
+        if class_key is not None:
+            self.read_quietly(obj, by)
+        return class_key
+
+    def read_quietly(self, obj: str, by: str) -> None:
+        readers = self.quiet_readers.get(obj)
+        if readers is None:
+            self.quiet_readers[obj] = {by}
+        else:
+            readers.add(by)
 
     def passed_objects(self, key: str, param: str, reader: str | None = None) -> set[str]:
         """What callers pass for `param` of function `key` so far, read by the analysis of
@@ -910,7 +989,10 @@ class FunctionAnalysis:
         it is a module, in train mode from construction."""
         for obj in value.objs:
             info = self.ctx.allocs.get(obj)
-            if info is None or info.wrapper:
+            if info is None:
+                continue
+            self.ctx.read_quietly(obj, self.key)
+            if info.wrapper:
                 continue
             if info.is_module is None:
                 self.ctx.upgraded.add(obj)
@@ -1497,7 +1579,7 @@ class FunctionAnalysis:
             passed = self.ctx.passed_objects(self.key, param)
         targets: list[str] = []
         for passed_obj in sorted(passed):
-            class_key = self.ctx.alloc_classes.get(passed_obj)
+            class_key = self.ctx.read_class(passed_obj, self.key)
             target = self.ctx.index.find_method(class_key, meth) if class_key is not None else None
             if target is None:
                 return []
@@ -1551,7 +1633,7 @@ class FunctionAnalysis:
     def _class_of(self, obj: str) -> str | None:
         if obj == "E:self" and self.fn.class_qualname is not None and self.fn.kind == "instance":
             return func_key(self.module, self.fn.class_qualname)
-        return self.ctx.alloc_classes.get(obj)
+        return self.ctx.read_class(obj, self.key)
 
     def _is_module_objs(self, recv: Value) -> bool:
         for obj in recv.objs:

@@ -36,77 +36,125 @@ def analyze_project(
     needed one's result. One exception is followed: a function analysed on demand that resolves
     methods on what its callers pass (`cb.on_epoch_end()`) depends on all its callers, so they
     are analysed too. None: every function. `graph`: the `CallerGraph`, if already built."""
-    ctx = ctx if ctx is not None else Context(index)
-    closed = set(needed) if needed is not None else None  # closed under callers
-    callers: dict[str, set[str]] = {}
-    results: dict[str, FunctionResult] = {}
-    visits: dict[str, int] = {}
-    order = callees_first(index, needed, graph)
-    queue = deque(order)
-    queued = set(order)
+    run = ProjectAnalysis(index, ctx if ctx is not None else Context(index), needed, graph, errors)
+    run.enqueue(callees_first(index, needed, graph))
+    run.run()
+    return run.ctx, *run.outputs()
 
-    first_calls: list[str] = []  # callees never analysed that the current analysis met
 
-    def demand(callee: str) -> None:
-        if callee not in visits and callee not in queued:
-            first_calls.append(callee)
-            queued.add(callee)
+class ProjectAnalysis:
+    """The worklist and what it has found so far: kept after a run (see `analysis.incremental`) so
+    that an edit re-analyses only the functions whose results it may change."""
 
-    while queue:
-        key = queue.popleft()
-        queued.discard(key)
-        visits[key] = visits.get(key, 0) + 1
-        try:
-            on_call = _recorder(callers, key, demand if needed is not None else None)
-            result = FunctionAnalysis(ctx, key, on_call=on_call).run()
-            if first_calls:
-                # Callees first, as in a whole run's order: this analysis saw them without
-                # summaries, so its result is dropped (a recursive function could otherwise keep
-                # what it concluded from that for good); it runs again right after them.
-                queue.extendleft(reversed([*first_calls, key]))
-                queued.add(key)
-                first_calls.clear()
-                visits[key] -= 1
-                continue
-        except RecursionError:
-            # A pathologically deep expression: skip this function, keep the rest.
-            result = FunctionResult(EMPTY_SUMMARY)
-        except Exception as exc:  # noqa: BLE001 - one function must not hide the others' results
-            if errors is not None:
-                path = index.function_module[key].path
-                errors.append(f"EG000 internal error in {path}: while analysing {key}: {exc!r}, please report")
-            result = FunctionResult(EMPTY_SUMMARY)
-        # A failed analysis still queues the callees it met (they may be needed elsewhere).
-        queue.extendleft(reversed(first_calls))
-        first_calls.clear()
-        results[key] = result
-        if closed is not None and ctx.new_watchers:
-            for watcher in ctx.new_watchers:
-                if watcher not in closed:
-                    graph = graph or CallerGraph(index)
-                    for caller in graph.closure({watcher}, known=closed):
-                        closed.add(caller)
-                        if caller not in visits and caller not in queued:
-                            queue.append(caller)
-                            queued.add(caller)
-                    closed.add(watcher)
-        ctx.new_watchers.clear()
-        again, ctx.stale = ctx.stale, set()  # callers passed new objects for a parameter they resolve methods on
-        if result.summary != ctx.summary(key):
-            # (A first summary that says nothing changes nothing for the callers analysed before
-            # it: they read the empty summary already.)
-            again |= callers.get(key, set())
-        ctx.summaries[key] = result.summary
-        for other in sorted(again):
-            if other not in queued and visits.get(other, 0) < MAX_VISITS:
-                queue.append(other)
-                queued.add(other)
-    forwards: list[Forward] = []
-    events: list[Event] = []
-    for key in sorted(results):
-        forwards.extend(results[key].forwards)
-        events.extend(results[key].events)
-    return ctx, forwards, events
+    def __init__(
+        self,
+        index: ProjectIndex,
+        ctx: Context,
+        needed: frozenset[str] | None,
+        graph: CallerGraph | None,
+        errors: list[str] | None = None,
+    ) -> None:
+        self.index = index
+        self.ctx = ctx
+        self.graph = graph
+        self.errors = errors
+        self.closed = set(needed) if needed is not None else None  # closed under callers
+        # callee -> the functions whose analyses called it (they read its summary).
+        self.callers: dict[str, set[str]] = {}
+        self.results: dict[str, FunctionResult] = {}
+        self.visits: dict[str, int] = {}
+        self.queue: deque[str] = deque()
+        self.queued: set[str] = set()
+        self.first_calls: list[str] = []  # callees never analysed that the current analysis met
+        # Analyses run by this object, and the functions they were of (`check --verbose`).
+        self.analyses = 0
+        self.analysed: set[str] = set()
+        # Called before an analysed function is queued again (None: nothing to do); see
+        # `incremental`, where a result kept from an earlier run must be re-derived first.
+        self.reopen: Callable[[str], None] | None = None
+
+    def enqueue(self, keys) -> None:
+        for key in keys:
+            if key not in self.queued:
+                self.queue.append(key)
+                self.queued.add(key)
+
+    def demand(self, callee: str) -> None:
+        if callee not in self.visits and callee not in self.queued:
+            self.first_calls.append(callee)
+            self.queued.add(callee)
+
+    def run(self) -> None:
+        index, ctx, queue, queued, visits = self.index, self.ctx, self.queue, self.queued, self.visits
+        first_calls = self.first_calls
+        demand = self.demand if self.closed is not None else None
+        while queue:
+            key = queue.popleft()
+            queued.discard(key)
+            visits[key] = visits.get(key, 0) + 1
+            self.analyses += 1
+            self.analysed.add(key)
+            try:
+                on_call = _recorder(self.callers, key, demand)
+                result = FunctionAnalysis(ctx, key, on_call=on_call).run()
+                if first_calls:
+                    # Callees first, as in a whole run's order: this analysis saw them without
+                    # summaries, so its result is dropped (a recursive function could otherwise keep
+                    # what it concluded from that for good); it runs again right after them.
+                    ctx.discard_passes()
+                    queue.extendleft(reversed([*first_calls, key]))
+                    queued.add(key)
+                    first_calls.clear()
+                    visits[key] -= 1
+                    continue
+            except RecursionError:
+                # A pathologically deep expression: skip this function, keep the rest.
+                result = FunctionResult(EMPTY_SUMMARY)
+                ctx.discard_passes()
+            except Exception as exc:  # noqa: BLE001 - one function must not hide the others' results
+                if self.errors is not None:
+                    path = index.function_module[key].path
+                    self.errors.append(f"EG000 internal error in {path}: while analysing {key}: {exc!r}, please report")
+                result = FunctionResult(EMPTY_SUMMARY)
+                ctx.discard_passes()
+            ctx.commit_passes(key)
+            # A failed analysis still queues the callees it met (they may be needed elsewhere).
+            queue.extendleft(reversed(first_calls))
+            first_calls.clear()
+            self.results[key] = result
+            closed = self.closed
+            if closed is not None and ctx.new_watchers:
+                for watcher in ctx.new_watchers:
+                    if watcher not in closed:
+                        self.graph = self.graph or CallerGraph(index)
+                        for caller in self.graph.closure({watcher}, known=closed):
+                            closed.add(caller)
+                            if caller not in visits and caller not in queued:
+                                queue.append(caller)
+                                queued.add(caller)
+                        closed.add(watcher)
+            ctx.new_watchers.clear()
+            again, ctx.stale = ctx.stale, set()  # callers passed new objects for a parameter they resolve methods on
+            if result.summary != ctx.summary(key):
+                # (A first summary that says nothing changes nothing for the callers analysed before
+                # it: they read the empty summary already.)
+                again |= self.callers.get(key, set())
+            ctx.summaries[key] = result.summary
+            for other in sorted(again):
+                if other not in queued and visits.get(other, 0) < MAX_VISITS:
+                    if self.reopen is not None:
+                        self.reopen(other)
+                    if other not in queued:
+                        queue.append(other)
+                        queued.add(other)
+
+    def outputs(self) -> tuple[list[Forward], list[Event]]:
+        forwards: list[Forward] = []
+        events: list[Event] = []
+        for key in sorted(self.results):
+            forwards.extend(self.results[key].forwards)
+            events.extend(self.results[key].events)
+        return forwards, events
 
 
 def needed_functions(index: ProjectIndex, report: set[str], graph: CallerGraph | None = None) -> frozenset[str] | None:

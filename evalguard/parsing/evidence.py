@@ -19,14 +19,14 @@ _MAX_NAME_STRING = 64
 
 def body_facts(body: tuple[ir.Stmt, ...], decorators: tuple[ir.Expr, ...] = ()) -> tuple[frozenset[str], bool]:
     """(module evidence names, mentions a mode word) for a function's body and decorators."""
-    walk = _Walk()
+    walk = Walk()
     walk.block(body)
     for dec in decorators:
         walk.expr(dec, False)
     return frozenset(walk.evidence), any(mode_word(n) for n in walk.names)
 
 
-class _Walk:
+class Walk:
     """One pass over a body, by exact node type (every function's IR is walked once, right
     after lowering: an attribute-probing walk here was a quarter of the lowering time)."""
 
