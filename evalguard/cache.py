@@ -22,6 +22,8 @@ from evalguard import __version__
 CACHE_DIR_NAME = ".evalguard_cache"
 # Whole-run results kept per cache (oldest dropped): one per recent set of inputs and settings.
 MAX_RESULTS = 64
+# Whole-run analyses kept (each a few MB; see `analysis.incremental`): one per recent set of files.
+MAX_STATES = 8
 # Per-file facts kept (oldest dropped, after a run that parsed files): every edit of a file leaves
 # its earlier entry behind, so without a bound the cache would only grow.
 MAX_FACTS = 50_000
@@ -31,8 +33,9 @@ MAX_FACTS = 50_000
 # a class's own train()/eval() does not make it mode-dependent; 8 = literal parameter defaults;
 # 9 = assigning `x.training` is not a read of the flag; 10 = `yield` marked in the IR; 11 = this
 # stop's analysis changes (callbacks stored by constructors, dict-held models, containers of
-# models, DeepSpeed engines, deterministic deep copies: results differ).
-SCHEMA = "11"
+# models, DeepSpeed engines, deterministic deep copies: results differ); 12 = objects passed for a
+# parameter are each caller's latest, and whole runs keep their analysis ("state").
+SCHEMA = "12"
 _TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by evalguard.\n"
@@ -50,7 +53,7 @@ def digest(*parts: object) -> str:
 
 
 class Cache:
-    """A directory of pickled entries in two namespaces: "facts" and "results"."""
+    """A directory of pickled entries in namespaces: "facts", "results", "latest" and "state"."""
 
     def __init__(self, directory: str) -> None:
         self.directory = os.path.abspath(directory)
@@ -106,6 +109,8 @@ class Cache:
                 os.replace(tmp, path)
                 if namespace == "results":
                     self._prune(os.path.join(self.base, namespace), MAX_RESULTS)
+                elif namespace == "state":
+                    self._prune(os.path.join(self.base, namespace), MAX_STATES)
             except BaseException:
                 try:
                     os.unlink(tmp)

@@ -38,6 +38,7 @@ def main() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Processes that parse, this one included [default: all cores; 1 = in-process].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache directory [default: .evalguard_cache at the project root].")
+@click.option("--verbose", "-v", is_flag=True, help="Also say on stderr how the run used the cache and how many functions it analysed.")
 def check(
     paths: tuple[str, ...],
     output_format: str | None,
@@ -55,6 +56,7 @@ def check(
     jobs: int | None = None,
     no_cache: bool = False,
     cache_dir: str | None = None,
+    verbose: bool = False,
 ) -> None:
     """Check Python files under PATHS (default: the current directory) for mode misuse."""
     # Heavy imports stay inside the command so `--help`/`--version` start fast.
@@ -124,6 +126,8 @@ def check(
         click.echo(f"error: {error}", err=True)
     for note in runtime.notes if runtime is not None else ():
         click.echo(f"note: {note}", err=True)
+    if verbose and result.analysis:
+        click.echo(f"analysis: {result.analysis}", err=True)
     findings = suppressed.kept
     n = len(findings)
     nfiles = len({f.path for f in findings})

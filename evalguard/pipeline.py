@@ -11,7 +11,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from evalguard.analysis.flow import Context, forget_roots
-from evalguard.analysis.interprocedural import CallerGraph, analyze_project, needed_functions, relevant_functions
+from evalguard.analysis.incremental import Snapshot, resume, snapshot
+from evalguard.analysis.interprocedural import (
+    CallerGraph,
+    ProjectAnalysis,
+    callees_first,
+    needed_functions,
+    relevant_functions,
+)
 from evalguard.analysis.project import ProjectIndex
 from evalguard.cache import Cache, content_hash, digest
 from evalguard.checks.registry import EVENT_RULES, FORWARD_RULES
@@ -44,6 +51,8 @@ class CheckResult:
     errors: list[str] = field(default_factory=list)
     # Files skipped on purpose (too large), said on stderr; not an error.
     notes: list[str] = field(default_factory=list)
+    # How the result was reached (`check --verbose`): from the cache, or what was analysed.
+    analysis: str = ""
 
 
 def check_paths(paths: list[str], enabled: frozenset[str] | None = None) -> CheckResult:
@@ -118,6 +127,11 @@ def check_files(
                 for _ in files:
                     on_file()
             cached.result.notes = notes
+            cached.result.analysis = (
+                "result from the cache (nothing changed)"
+                if cached.findings is None
+                else "result from the cache (the edited files' facts did not change)"
+            )
             cache.trim()
             return cached.result
     modules: list[ModuleFacts] = []
@@ -138,8 +152,17 @@ def check_files(
     python_files = [f for f in files if not f.path.endswith(".ipynb")]
     context, context_inputs = context_modules(python_files, modules, cache, jobs)
     _freeze_parsed()
+    state_key = _targets_key(files, enabled, options) if cache is not None and prefilter else None
+    previous = _previous_analysis(cache, state_key, files, contents, modules, context, context_inputs)
+    kept: list = []
     result = check_modules(
-        modules + context, enabled, report={m.path for m in modules}, options=options, prefilter=prefilter
+        modules + context,
+        enabled,
+        report={m.path for m in modules},
+        options=options,
+        prefilter=prefilter,
+        previous=previous,
+        keep=kept,
     )
     if notebooks:
         result.findings = sorted(
@@ -149,9 +172,12 @@ def check_files(
     result.files_checked = len(files)
     result.errors[:0] = errors
     result.notes = notes
+    result.analysis = _describe(kept[0], previous)
     if run_key is not None and not result.errors:
         cache.put("results", run_key, (context_inputs, result.findings, result.files_checked))
         _remember_latest(cache, files, contents, enabled, options, run_key)
+        if state_key is not None:
+            _keep_analysis(cache, state_key, files, contents, context_inputs, kept[0])
     if cache is not None:
         cache.trim()
     return result
@@ -225,6 +251,63 @@ def _unchanged_facts_result(cache: Cache, files, contents, enabled, options) -> 
     if reused is not None:
         reused.findings = reused.result.findings
     return reused
+
+
+def _describe(run: ProjectAnalysis, previous: tuple | None) -> str:
+    analysed = len(run.results)
+    functions = len(run.index.functions)
+    if run.reopen is not None:
+        edited = len(previous[2]) if previous else 0
+        return (
+            f"re-analysed {len(run.analysed):,} of {analysed:,} functions after edits to {edited} "
+            f"file{'s' if edited != 1 else ''} (the others' results kept from the last run)"
+        )
+    note = " (the last run's analysis could not be resumed after these edits)" if previous else ""
+    return f"analysed {analysed:,} of {functions:,} functions ({run.analyses:,} analyses){note}"
+
+
+def _keep_analysis(cache: Cache, key: str, files, contents, context_inputs, run: ProjectAnalysis) -> None:
+    """Store a finished analysis, for the next run of the same files after an edit."""
+    snap = snapshot(run)
+    if snap is None:
+        return
+    hashes = {f.path: content_hash(d) if isinstance(d := contents.get(f.path), bytes) else None for f in files}
+    cache.put("state", key, (hashes, context_inputs, snap))
+
+
+def _previous_analysis(cache: Cache | None, key: str | None, files, contents, modules, context, context_inputs):
+    """(snapshot, the edited modules' old facts, their new facts, the old index) for
+    `check_modules(previous=...)`, when the last run of the same files kept its analysis and only
+    Python files changed (with their old facts still cached); else None."""
+    if cache is None or key is None:
+        return None
+    entry = cache.get("state", key)
+    if not isinstance(entry, tuple) or len(entry) != 3:
+        return None
+    hashes, old_context, snap = entry
+    if not isinstance(snap, Snapshot) or not isinstance(hashes, dict) or old_context != context_inputs:
+        return None
+    by_path = {m.path: m for m in modules}
+    before: list[ModuleFacts] = []
+    after: list[ModuleFacts] = []
+    for source in files:
+        data = contents.get(source.path)
+        if source.path not in hashes:
+            return None
+        old_hash = hashes[source.path]
+        now = content_hash(data) if isinstance(data, bytes) else None
+        if now == old_hash:
+            continue
+        if now is None or old_hash is None or source.path.endswith(".ipynb") or source.path not in by_path:
+            return None
+        old = cache.get("facts", _facts_key_for(source, old_hash))
+        if not isinstance(old, ModuleFacts):
+            return None
+        before.append(old)
+        after.append(by_path[source.path])
+    edited = {m.path for m in after}
+    old_index = ProjectIndex([m for m in modules + context if m.path not in edited] + before)
+    return snap, before, after, old_index
 
 
 def _targets_key(files, enabled, options) -> str:
@@ -523,10 +606,15 @@ def check_modules(
     report: set[str] | None = None,
     options: AnalysisOptions | None = None,
     prefilter: bool = True,
+    previous: tuple | None = None,
+    keep: list | None = None,
 ) -> CheckResult:
     """Analyse these modules together; report findings in `report` paths only (default: all).
     `prefilter`: skip the functions that cannot change a finding (see `analysis.relevance`); off
-    only to check that it changes nothing."""
+    only to check that it changes nothing. `previous`: (snapshot, edited modules' old facts,
+    their new facts, the old index) to re-analyse only what an edit may change (see
+    `analysis.incremental`; the whole analysis runs when it cannot). `keep`: receives the
+    finished `ProjectAnalysis`."""
     findings: list[Finding] = []
     errors: list[str] = []
     for facts in modules:
@@ -538,13 +626,35 @@ def check_modules(
     index = ProjectIndex(modules)
     options = options or AnalysisOptions()
     needed, graph = _needed(index, report, prefilter)
-    ctx, forwards, events = analyze_project(
-        index,
-        errors,
-        Context(index, frozenset(options.model_names), frozenset(options.mode_owning)),
-        needed,
-        graph,
-    )
+    run = None
+    if previous is not None:
+        run = resume(*previous, index, _context(index, options), needed, graph, errors)
+    if run is None:
+        run = ProjectAnalysis(index, _context(index, options), needed, graph, errors)
+        run.enqueue(callees_first(index, needed, graph))
+        run.run()
+    if keep is not None:
+        keep.append(run)
+    forwards, events = run.outputs()
+    result = report_findings(run.ctx, forwards, events, findings, errors, enabled, report)
+    result.files_checked = len(modules)
+    return result
+
+
+def _context(index: ProjectIndex, options: AnalysisOptions) -> Context:
+    return Context(index, frozenset(options.model_names), frozenset(options.mode_owning))
+
+
+def report_findings(
+    ctx: Context,
+    forwards: list,
+    events: list,
+    findings: list[Finding],
+    errors: list[str],
+    enabled: frozenset[str] | None,
+    report: set[str] | None,
+) -> CheckResult:
+    """The rules over what the analysis observed; `findings`: the EG000 ones already made."""
     seen: set[tuple[str, int, int, str]] = set()
     for event in sorted(events, key=lambda e: (e.path, e.loc.line, e.loc.col, e.kind)):
         for rule in EVENT_RULES:
@@ -589,4 +699,4 @@ def check_modules(
         findings = [f for f in findings if f.path in report]
     findings.sort()
     forget_roots()
-    return CheckResult(findings, len(modules), errors)
+    return CheckResult(findings, 0, errors)
