@@ -25,6 +25,10 @@ default 1: it is very slow). Every command gets stdout/stderr redirected to temp
   EG touch    as EG warm, after appending a comment line to one file in the middle of the tree
               (TOUCH below); the file's original bytes and times are restored afterwards (always),
               and the cache is re-warmed by an untimed run before the next timed one
+  EG re-run   the whole tree again (warm cache) after a real edit of the TOUCH file: an empty line
+              inserted before the definition nearest its middle, so the facts of every function
+              below it change (positions); "re-analysed" is how many functions evalguard says it
+              analysed again (--verbose) of those its analysis covers; restored after each run
   EG edit     the pre-commit case: the TOUCH file alone (its imports are read as context), after a
               real edit (a new function appended: its facts change), the tree's warm cache; the
               edit is undone afterwards (always). Per tree only, not in the TOTAL row
@@ -252,7 +256,8 @@ class Figure:
     tree_rss_mb: float | None = None
     returncodes: list[int | None] = field(default_factory=list)
     findings: int | None = None
-    checked: int | None = None  # files the tool says it checked, where it says so
+    checked: int | None = None  # files the tool says it checked, where it says so (EG re-run: functions analysed in all)
+    analysed: int | None = None  # EG re-run: functions re-analysed after the edit (None: the whole analysis ran)
 
     def add(self, run: Run) -> None:
         self.runs.append(round(run.seconds, 3))
@@ -339,6 +344,31 @@ class Tools:
                 os.utime(touch, ns=(stat.st_atime_ns, stat.st_mtime_ns))
             self.eg(paths, "--cache-dir", str(cache))  # re-warm
         return fill, warm, touched
+
+    def eg_rerun(self, paths: list[Path], cache: Path, edited: Path) -> Figure:
+        """The whole tree again after a real edit of one file: an empty line inserted before the
+        definition nearest the middle of TOUCH, so every position below it moves and the facts
+        of the functions there change. Run with --verbose: `analysed` records how many functions
+        were re-analysed. The file's bytes and times are restored after each run (always) and
+        the cache re-warmed by an untimed run."""
+        fig = Figure()
+        original, stat = edited.read_bytes(), edited.stat()
+        lines = original.split(b"\n")
+        defs = [i for i, line in enumerate(lines) if line.lstrip().startswith((b"def ", b"class ", b"async def "))]
+        at = min(defs, key=lambda i: abs(i - len(lines) // 2)) if defs else len(lines)
+        for _ in range(self.args.runs):
+            try:
+                edited.write_bytes(b"\n".join([*lines[:at], b"", *lines[at:]]))
+                run = self.eg(paths, "--cache-dir", str(cache), "--verbose")
+                fig.add(run)
+                found = re.search(rb"re-analysed ([\d,]+) of ([\d,]+) functions", run.stderr)
+                fig.analysed = int(found.group(1).replace(b",", b"")) if found else None
+                fig.checked = int(found.group(2).replace(b",", b"")) if found else None
+            finally:
+                edited.write_bytes(original)
+                os.utime(edited, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            self.eg(paths, "--cache-dir", str(cache))  # re-warm
+        return fig
 
     def eg_edit(self, tree: Path, cache: Path, edited: Path) -> Figure:
         """The pre-commit case: one file, edited for real (a new function: its facts change), checked
@@ -491,18 +521,20 @@ def report(results: dict) -> list[dict]:
         rows.append(("TOTAL", results["total"]))
     times, mems = [], []
     for name, r in rows:
-        f = {k: (Figure(**r[k]) if r.get(k) else None) for k in ("eg_cold", "eg_warm", "eg_touch", "eg_edit", "torchfix", "ruff")}
+        f = {k: (Figure(**r[k]) if r.get(k) else None) for k in ("eg_cold", "eg_warm", "eg_touch", "eg_rerun", "eg_edit", "torchfix", "ruff")}
         ratio, _, _ = speedup(f["torchfix"], f["eg_cold"])
         paired = _eg_ruff_ratio(r)
         ruff_ratio = f"{paired:.1f}x" if paired is not None else "-"
         lps = f"{r['lines'] / f['eg_cold'].seconds:,.0f}" if f["eg_cold"] and f["eg_cold"].seconds else "-"
         tf = fmt_s(f["torchfix"]) + (" (sum)" if name == "TOTAL" and f["torchfix"] else "")
-        times.append([name, f"{r['files']:,}", f"{r['lines']:,}", fmt_s(f["eg_cold"]), fmt_s(f["eg_warm"]), fmt_s(f["eg_touch"]), fmt_s(f["eg_edit"]), tf, fmt_s(f["ruff"]), ratio, ruff_ratio, lps])
-        mems.append([name, *(fmt_mem(f[k]) for k in ("eg_cold", "eg_warm", "eg_touch", "eg_edit", "torchfix", "ruff"))])
+        rerun = f["eg_rerun"]
+        reanalysed = "-" if rerun is None else ("all" if rerun.analysed is None else f"{rerun.analysed:,}/{rerun.checked:,}")
+        times.append([name, f"{r['files']:,}", f"{r['lines']:,}", fmt_s(f["eg_cold"]), fmt_s(f["eg_warm"]), fmt_s(f["eg_touch"]), fmt_s(rerun), reanalysed, fmt_s(f["eg_edit"]), tf, fmt_s(f["ruff"]), ratio, ruff_ratio, lps])
+        mems.append([name, *(fmt_mem(f[k]) for k in ("eg_cold", "eg_warm", "eg_touch", "eg_rerun", "eg_edit", "torchfix", "ruff"))])
     print("\nWall time in seconds (median; TorchFix: median of --peer-runs; '> N': killed at the timeout)")
-    print(table(times, ["tree", "files", "lines", "EG cold", "EG warm", "EG touch", "EG edit", "TorchFix", "ruff", "TF/EG", "EG/ruff", "EG lines/s"]))
+    print(table(times, ["tree", "files", "lines", "EG cold", "EG warm", "EG touch", "EG re-run", "re-analysed", "EG edit", "TorchFix", "ruff", "TF/EG", "EG/ruff", "EG lines/s"]))
     print("\nPeak memory in MB: max = largest single process (wait4 ru_maxrss) / tree = sampled sum over the process tree")
-    print(table(mems, ["tree", "EG cold", "EG warm", "EG touch", "EG edit", "TorchFix", "ruff"]))
+    print(table(mems, ["tree", "EG cold", "EG warm", "EG touch", "EG re-run", "EG edit", "TorchFix", "ruff"]))
     notes = []
     for name, r in rows:
         parts = []
@@ -555,10 +587,18 @@ def targets(results: dict) -> list[dict]:
     else:
         add("all four trees: EG cold (one invocation) <= 60 s", "n/a", "needs all four trees")
         add("all four trees: EG warm, nothing changed <= 2 s", "n/a", "needs all four trees")
+    reruns = [(name, Figure(**r["eg_rerun"])) for name, r in [*trees.items(), *([("TOTAL", total)] if total else [])] if r.get("eg_rerun")]
+    if reruns:
+        partial = all(f.analysed is not None and f.checked and f.analysed < f.checked for _, f in reruns)
+        detail = "; ".join(
+            f"{name}: {'the whole analysis ran' if f.analysed is None else f'{f.analysed:,} of {f.checked:,} functions'} ({f.seconds:.2f} s)"
+            for name, f in reruns
+        )
+        add("after editing one file, a whole-tree run re-analyses only what the edit reaches", "PASS" if partial else "FAIL", detail)
     peaks = [
         (Figure(**r[k]).peak_mb, name, k)
         for name, r in [*trees.items(), *([("TOTAL", total)] if total else [])]
-        for k in ("eg_cold", "eg_fill", "eg_warm", "eg_touch", "eg_edit")
+        for k in ("eg_cold", "eg_fill", "eg_warm", "eg_touch", "eg_rerun", "eg_edit")
         if r.get(k)
     ]
     if peaks:
@@ -624,6 +664,8 @@ def main() -> None:
             print(f"  ruff             {fmt_s(ruff)} s  (in turns with EG cold; paired EG/ruff {r['eg_ruff_ratio']}x)", flush=True)
         r["eg_fill"], r["eg_warm"], r["eg_touch"] = tools.eg_warm([tree], CORPUS / f".cache-{name}", tree / TOUCH[name])
         print(f"  evalguard warm   {fmt_s(r['eg_warm'])} s, touched {fmt_s(r['eg_touch'])} s", flush=True)
+        r["eg_rerun"] = tools.eg_rerun([tree], CORPUS / f".cache-{name}", tree / TOUCH[name])
+        print(f"  evalguard re-run {fmt_s(r['eg_rerun'])} s  (whole tree, {TOUCH[name]} edited: {r['eg_rerun'].analysed} of {r['eg_rerun'].checked} functions re-analysed)", flush=True)
         r["eg_edit"] = tools.eg_edit(tree, CORPUS / f".cache-{name}", tree / TOUCH[name])
         print(f"  evalguard edit   {fmt_s(r['eg_edit'])} s  ({TOUCH[name]} alone, edited)", flush=True)
         if not args.skip_torchfix:
@@ -646,6 +688,8 @@ def main() -> None:
             print(f"  ruff             {fmt_s(ruff)} s  (paired EG/ruff {t['eg_ruff_ratio']}x)", flush=True)
         t["eg_fill"], t["eg_warm"], t["eg_touch"] = tools.eg_warm(trees, CORPUS / ".cache-all", paths[names[0]] / TOUCH[names[0]])
         print(f"  evalguard warm   {fmt_s(t['eg_warm'])} s, touched {fmt_s(t['eg_touch'])} s", flush=True)
+        t["eg_rerun"] = tools.eg_rerun(trees, CORPUS / ".cache-all", paths[names[0]] / TOUCH[names[0]])
+        print(f"  evalguard re-run {fmt_s(t['eg_rerun'])} s  ({t['eg_rerun'].analysed} of {t['eg_rerun'].checked} functions re-analysed)", flush=True)
         if not args.skip_torchfix:
             figs = [Figure(**results["trees"][n]["torchfix"]) for n in names]
             t["torchfix"] = Figure(

@@ -81,7 +81,6 @@ def check(
     trace = _load_traces(traces)
     try:
         from evalguard.discovery.ignore import PathFilter
-        from evalguard.fix.apply import unified_diff, write_changes
         from evalguard.pipeline import AnalysisOptions, check_files
         from evalguard.discovery.files import discover
 
@@ -98,6 +97,8 @@ def check(
         if cache is not None and cache.disabled_reason:
             result.notes.append(cache.disabled_reason)
         if apply_fix or show_diff:
+            from evalguard.fix.apply import unified_diff, write_changes
+
             result, outcome = _fix(files, enabled, result, options)
             if show_diff:
                 click.echo(unified_diff(outcome), nl=False)

@@ -171,7 +171,7 @@ def check_files(
         )
     result.files_checked = len(files)
     result.errors[:0] = errors
-    result.notes = notes
+    result.notes = notes + result.notes
     result.analysis = _describe(kept[0], previous)
     if run_key is not None and not result.errors:
         cache.put("results", run_key, (context_inputs, result.findings, result.files_checked))
@@ -627,8 +627,17 @@ def check_modules(
     options = options or AnalysisOptions()
     needed, graph = _needed(index, report, prefilter)
     run = None
+    notes: list[str] = []
     if previous is not None:
-        run = resume(*previous, index, _context(index, options), needed, graph, errors)
+        errors_before = len(errors)
+        try:
+            run = resume(*previous, index, _context(index, options), needed, graph, errors)
+        except Exception as exc:  # noqa: BLE001 - the whole analysis below still gives the answer
+            del errors[errors_before:]
+            notes.append(f"could not resume the last run's analysis ({exc!r}, please report): analysed everything")
+            run = None
+        if run is None:
+            del errors[errors_before:]  # (a resume given up after some analyses: they run again)
     if run is None:
         run = ProjectAnalysis(index, _context(index, options), needed, graph, errors)
         run.enqueue(callees_first(index, needed, graph))
@@ -638,6 +647,7 @@ def check_modules(
     forwards, events = run.outputs()
     result = report_findings(run.ctx, forwards, events, findings, errors, enabled, report)
     result.files_checked = len(modules)
+    result.notes = notes
     return result
 
 

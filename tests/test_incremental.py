@@ -218,3 +218,22 @@ def test_a_new_class_is_not_an_edit_it_resumes(tmp_path):
     body_only = Path(path).read_text(encoding="utf-8").replace("return", "return  ", 1)
     edited = _modules(tree, {p: Path(p).read_text(encoding="utf-8") for p in modules} | {path: body_only})
     assert dirty_functions([modules[path]], [edited[path]], old_index, ProjectIndex(list(edited.values()))) is not None
+
+
+def test_a_failing_resume_still_gives_the_whole_analysis(tmp_path, monkeypatch):
+    """A bug in the re-analysis must not cost the user the answer: the whole analysis runs and
+    a note asks for a report."""
+    root = _copy(FIXTURES / "projects" / "eg001_helper_crossfile_ok", tmp_path)
+    cache = Cache(str(tmp_path / "cache"))
+    pipeline.check_files(discover([str(root)]), cache=cache)
+    loops = root / "trainer" / "loops.py"
+    loops.write_text((FIXTURES / "projects" / "eg001_helper_crossfile_bug" / "trainer" / "loops.py").read_text())
+
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(pipeline, "resume", broken)
+    result = pipeline.check_files(discover([str(root)]), cache=cache)
+    assert [f.code for f in result.findings] == ["EG001"]
+    assert not result.errors
+    assert any("could not resume" in note and "please report" in note for note in result.notes)

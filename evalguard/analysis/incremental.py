@@ -35,7 +35,7 @@ from evalguard.analysis.interprocedural import CallerGraph, ProjectAnalysis, cal
 from evalguard.analysis.project import ProjectIndex, func_key
 from evalguard.analysis.summaries import FunctionResult
 from evalguard.parsing.evidence import Walk
-from evalguard.parsing.ir import FunctionFacts, Loc, ModuleFacts
+from evalguard.parsing.ir import FunctionFacts, ImportBinding, Loc, ModuleFacts
 
 # Context fields a snapshot keeps (the index and per-run memos are rebuilt).
 _CTX_FIELDS = (
@@ -268,21 +268,31 @@ def dirty_functions(
                 inits.add(key)
         names = _top_functions(old_fns) ^ _top_functions(new_fns)
         if names:
-            if _used_elsewhere(names, new, index):
+            scope = _namespaces_of(new, index)
+            if _used_elsewhere(names, scope, index):
                 return None
-            # This module's own functions that mention the name resolve it anew.
-            dirty |= {func_key(new.module_name, q) for q, fn in new_fns.items() if _mentions(fn, names)}
+            # The functions that mention the name where it is visible resolve it anew.
+            for key, fn in index.functions.items():
+                if index.function_module[key].module_name in scope and _mentions(fn, names):
+                    dirty.add(key)
             calls_changed |= any(
-                called.rpartition(".")[2] in names for c in new.classes for called in c.called_names
+                called.rpartition(".")[2] in names
+                for module in scope
+                for c in index.modules[module].classes
+                for called in c.called_names
             )
         old_classes = {c.qualname: c.called_names for c in old.classes}
         calls_changed |= any(old_classes.get(c.qualname) != c.called_names for c in new.classes)
     # Nested functions read their parents' locals; methods read their constructor's statements
     # (which parameter it stores in which field).
-    for key, fn in index.functions.items():
-        module = index.function_module[key].module_name
-        if fn.parent is not None and func_key(module, fn.parent) in dirty:
-            dirty.add(key)
+    nested = [(key, func_key(index.function_module[key].module_name, fn.parent)) for key, fn in index.functions.items() if fn.parent]
+    grew = True
+    while grew:  # (a closure's closures too)
+        grew = False
+        for key, parent in nested:
+            if parent in dirty and key not in dirty:
+                dirty.add(key)
+                grew = True
     if inits:
         for class_key in index.classes:
             if index.find_method(class_key, "__init__") in inits:
@@ -312,19 +322,40 @@ def _top_functions(fns: dict[str, FunctionFacts]) -> set[str]:
     return {q for q, f in fns.items() if "." not in q and f.kind == "function"}
 
 
-def _used_elsewhere(names: set[str], facts: ModuleFacts, index: ProjectIndex) -> bool:
-    """Top-level functions added or removed: other modules that import or call such a name would
-    resolve it differently (only this module's own functions may refer to it)."""
+def _namespaces_of(facts: ModuleFacts, index: ProjectIndex) -> set[str]:
+    """The modules whose global names include this module's: itself and every module that
+    star-imports it, directly or through another star import."""
+    scope = {facts.module_name}
+    stars = [
+        (module, binding)
+        for module in index.modules.values()
+        for binding in module.imports
+        if binding.name == "*"
+    ]
+    grew = True
+    while grew:
+        grew = False
+        for module, binding in stars:
+            if module.module_name in scope:
+                continue
+            source = index.resolve_import(ImportBinding(binding.local, binding.module, None, binding.level), module)
+            if source.kind == "module" and source.target in scope:
+                scope.add(module.module_name)
+                grew = True
+    return scope
+
+
+def _used_elsewhere(names: set[str], scope: set[str], index: ProjectIndex) -> bool:
+    """Top-level functions added or removed: a module outside `scope` that imports or calls such
+    a name would resolve it differently (within `scope`, bare names are looked up anew)."""
     for key, fn in index.functions.items():
-        if index.function_module[key].path != facts.path and any(
+        if index.function_module[key].module_name not in scope and any(
             called.rpartition(".")[2] in names for called in fn.called_names
         ):
             return True
     for module in index.modules.values():
-        if module.path == facts.path:
-            continue
         for binding in (*module.imports, *(b for f in module.functions for b in f.imports)):
-            if binding.name in names or binding.name == "*" or binding.local in names:
+            if binding.name in names:
                 return True
     return False
 

@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
+
+
+def _gitignore_spec(lines) -> "pathspec.PathSpec":
+    # Imported on first use: most files are checked outside any repository with a .gitignore,
+    # and pathspec's import (backends probed) is a tenth of the start-up.
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 class PathFilter:
     def __init__(self, exclude: list[str], root: str, respect_gitignore: bool) -> None:
         self.root = os.path.abspath(root)
-        self.exclude = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
+        self.exclude = _gitignore_spec(exclude) if exclude else None
         self.respect_gitignore = respect_gitignore
 
     def skipped(self, path: str, is_dir: bool) -> bool:
@@ -69,10 +79,10 @@ def _git_root(folder: str) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def _spec(folder: str) -> pathspec.PathSpec | None:
+def _spec(folder: str) -> "pathspec.PathSpec | None":
     path = os.path.join(folder, ".gitignore")
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            return pathspec.GitIgnoreSpec.from_lines(handle)
+            return _gitignore_spec(handle)
     except OSError:
         return None
