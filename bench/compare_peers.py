@@ -25,10 +25,11 @@ default 1: it is very slow). Every command gets stdout/stderr redirected to temp
   EG touch    as EG warm, after appending a comment line to one file in the middle of the tree
               (TOUCH below); the file's original bytes and times are restored afterwards (always),
               and the cache is re-warmed by an untimed run before the next timed one
-  EG re-run   the whole tree again (warm cache) after a real edit of the TOUCH file: an empty line
-              inserted before the definition nearest its middle, so the facts of every function
-              below it change (positions); "re-analysed" is how many functions evalguard says it
-              analysed again (--verbose) of those its analysis covers; restored after each run
+  EG re-run   the whole tree again after a real edit of the TOUCH file: an empty line inserted
+              before the top-level definition nearest its middle, so the facts of every function
+              below it change (positions); each run starts from a copy of the warm cache the
+              unedited tree left; "re-analysed" is how many functions evalguard says it analysed
+              again (--verbose) of those its analysis covers; the file is restored after each run
   EG edit     the pre-commit case: the TOUCH file alone (its imports are read as context), after a
               real edit (a new function appended: its facts change), the tree's warm cache; the
               edit is undone afterwards (always). Per tree only, not in the TOTAL row
@@ -349,17 +350,20 @@ class Tools:
         """The whole tree again after a real edit of one file: an empty line inserted before the
         definition nearest the middle of TOUCH, so every position below it moves and the facts
         of the functions there change. Run with --verbose: `analysed` records how many functions
-        were re-analysed. The file's bytes and times are restored after each run (always) and
-        the cache re-warmed by an untimed run."""
+        were re-analysed. Each run gets a copy of the warm cache (as the unedited tree left it;
+        the copy is not timed), and the file's bytes and times are restored after it (always)."""
         fig = Figure()
         original, stat = edited.read_bytes(), edited.stat()
         lines = original.split(b"\n")
-        defs = [i for i, line in enumerate(lines) if line.lstrip().startswith((b"def ", b"class ", b"async def "))]
+        defs = [i for i, line in enumerate(lines) if line.startswith((b"def ", b"class ", b"async def "))]
         at = min(defs, key=lambda i: abs(i - len(lines) // 2)) if defs else len(lines)
+        copy = cache.with_name(cache.name + "-rerun")
         for _ in range(self.args.runs):
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(cache, copy)
             try:
                 edited.write_bytes(b"\n".join([*lines[:at], b"", *lines[at:]]))
-                run = self.eg(paths, "--cache-dir", str(cache), "--verbose")
+                run = self.eg(paths, "--cache-dir", str(copy), "--verbose")
                 fig.add(run)
                 found = re.search(rb"re-analysed ([\d,]+) of ([\d,]+) functions", run.stderr)
                 fig.analysed = int(found.group(1).replace(b",", b"")) if found else None
@@ -367,7 +371,7 @@ class Tools:
             finally:
                 edited.write_bytes(original)
                 os.utime(edited, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-            self.eg(paths, "--cache-dir", str(cache))  # re-warm
+                shutil.rmtree(copy, ignore_errors=True)
         return fig
 
     def eg_edit(self, tree: Path, cache: Path, edited: Path) -> Figure:
