@@ -1,4 +1,4 @@
-from evalguard.cli import main
+from evalguard.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -35,8 +35,9 @@ MAX_FACTS = 50_000
 # 9 = assigning `x.training` is not a read of the flag; 10 = `yield` marked in the IR; 11 = this
 # stop's analysis changes (callbacks stored by constructors, dict-held models, containers of
 # models, DeepSpeed engines, deterministic deep copies: results differ); 12 = objects passed for a
-# parameter are each caller's latest, and whole runs keep their analysis ("state").
-SCHEMA = "12"
+# parameter are each caller's latest, and whole runs keep their analysis ("state"); 13 = analysis
+# values pickled as (class, fields).
+SCHEMA = "13"
 _TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by evalguard.\n"

@@ -86,7 +86,39 @@ def _freeze_parsed() -> None:
         gc.freeze()
 
 
+# Set by `retain_objects`: what each run built, kept alive rather than freed when it returns.
+_retained: list | None = None
+
+
+def retain_objects() -> None:
+    """Keep every run's facts and analysis alive: for a process that exits right after its run
+    without freeing them (the console command; see `cli._leave`)."""
+    global _retained
+    _retained = []
+
+
+# content_hash per file, computed once per run (the run key, the facts keys, the comparison
+# with the last run and the kept analysis all need it): id -> (the bytes, kept alive, their hash).
+_hashes: dict[int, tuple[bytes, str]] = {}
+
+
+def _hash(data: bytes) -> str:
+    entry = _hashes.get(id(data))
+    if entry is None or entry[0] is not data:
+        entry = _hashes[id(data)] = (data, content_hash(data))
+    return entry[1]
+
+
+@contextmanager
+def _hashing():
+    try:
+        yield
+    finally:
+        _hashes.clear()
+
+
 @_collector_off()
+@_hashing()
 def check_files(
     files: Iterable[SourceFile],
     enabled: frozenset[str] | None = None,
@@ -180,6 +212,8 @@ def check_files(
             _keep_analysis(cache, state_key, files, contents, context_inputs, kept[0])
     if cache is not None:
         cache.trim()
+    if _retained is not None:
+        _retained.append((contents, parsed, modules, context, kept, previous))
     return result
 
 
@@ -188,7 +222,7 @@ def _run_key(files, contents, enabled, options) -> str:
     inputs = []
     for source in files:
         data = contents.get(source.path)
-        state = content_hash(data) if isinstance(data, bytes) else ("unreadable" if data is not None else "skipped")
+        state = _hash(data) if isinstance(data, bytes) else ("unreadable" if data is not None else "skipped")
         inputs.append((source.path, source.module_name, state))
     return digest("run", sorted(enabled) if enabled is not None else None, options, tuple(inputs))
 
@@ -233,7 +267,7 @@ def _unchanged_facts_result(cache: Cache, files, contents, enabled, options) -> 
     edited = []
     for source in files:
         data = contents.get(source.path)
-        now = content_hash(data) if isinstance(data, bytes) else None
+        now = _hash(data) if isinstance(data, bytes) else None
         if now != previous_hashes[source.path]:
             if now is None or previous_hashes[source.path] is None or source.path.endswith(".ipynb"):
                 return None
@@ -271,8 +305,7 @@ def _keep_analysis(cache: Cache, key: str, files, contents, context_inputs, run:
     snap = snapshot(run)
     if snap is None:
         return
-    hashes = {f.path: content_hash(d) if isinstance(d := contents.get(f.path), bytes) else None for f in files}
-    cache.put("state", key, (hashes, context_inputs, snap))
+    cache.put("state", key, (_file_hashes(files, contents), context_inputs, snap))
 
 
 def _previous_analysis(cache: Cache | None, key: str | None, files, contents, modules, context, context_inputs):
@@ -295,7 +328,7 @@ def _previous_analysis(cache: Cache | None, key: str | None, files, contents, mo
         if source.path not in hashes:
             return None
         old_hash = hashes[source.path]
-        now = content_hash(data) if isinstance(data, bytes) else None
+        now = _hash(data) if isinstance(data, bytes) else None
         if now == old_hash:
             continue
         if now is None or old_hash is None or source.path.endswith(".ipynb") or source.path not in by_path:
@@ -315,11 +348,12 @@ def _targets_key(files, enabled, options) -> str:
 
 
 def _remember_latest(cache: Cache, files, contents, enabled, options, run_key: str) -> None:
-    hashes = {}
-    for source in files:
-        data = contents.get(source.path)
-        hashes[source.path] = content_hash(data) if isinstance(data, bytes) else None
-    cache.put("latest", _targets_key(files, enabled, options), (run_key, hashes))
+    cache.put("latest", _targets_key(files, enabled, options), (run_key, _file_hashes(files, contents)))
+
+
+def _file_hashes(files, contents) -> dict[str, str | None]:
+    """Each file's content hash (None: unreadable or skipped)."""
+    return {f.path: _hash(d) if isinstance(d := contents.get(f.path), bytes) else None for f in files}
 
 
 def _parse_all(
@@ -350,7 +384,7 @@ def _parse_all(
 
 
 def _facts_key(source: SourceFile, data: bytes) -> str:
-    return _facts_key_for(source, content_hash(data))
+    return _facts_key_for(source, _hash(data))
 
 
 def _facts_key_for(source: SourceFile, data_hash: str) -> str:
@@ -549,7 +583,7 @@ def context_modules(
                 data = _read_bytes(dep, False, None)
                 if not isinstance(data, bytes):
                     continue
-                inputs.append((dep.path, dep.module_name, content_hash(data)))
+                inputs.append((dep.path, dep.module_name, _hash(data)))
                 key, dep_facts = _cached_facts(dep, data, cache)
                 if dep_facts is None:
                     todo.append((dep, data, key))

@@ -9,6 +9,7 @@ construction; derive a changed copy with `dataclasses.replace`.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 
@@ -19,3 +20,23 @@ def record(cls=None, /, *, order: bool = False):
         return dataclass(c, slots=True, eq=True, unsafe_hash=True, order=order)
 
     return wrap if cls is None else wrap(cls)
+
+
+def compact_pickle(cls):
+    """Pickle a node as (class, field values): half the size and about twice as fast to load as
+    the default slots state, which matters when facts come back from workers or the cache."""
+
+    # attrgetter builds the tuple in C: a generator here was half of the whole dump time.
+    fields = operator.attrgetter(*cls.__slots__)
+    if len(cls.__slots__) == 1:
+
+        def __reduce__(self):
+            return (cls, (fields(self),))
+
+    else:
+
+        def __reduce__(self):
+            return (cls, fields(self))
+
+    cls.__reduce__ = __reduce__
+    return cls

@@ -232,6 +232,9 @@ class Context:
         # stale by a change (`info_of` readers are).
         self.alloc_setters: dict[str, set[str]] = {}
         self.quiet_readers: dict[str, set[str]] = {}
+        # While re-analysing after an edit: what each analysis set, read or called, in the
+        # order it happened ((kind, target) per function), for the retraction's reverse maps.
+        self.journal: dict[str, list[tuple[str, object]]] | None = None
 
     def set_alloc(self, obj: str, info: ObjInfo, by: str) -> None:
         """What is known about allocation `obj`, (re)stated by function `by`'s analysis. Knowledge
@@ -244,6 +247,8 @@ class Context:
             self.alloc_setters[obj] = {by}
         else:
             setters.add(by)
+        if self.journal is not None:
+            self.journal.setdefault(by, []).append(("set", obj))
         known = self.allocs.get(obj)
         if known == info:
             return
@@ -322,6 +327,13 @@ class Context:
             self.quiet_readers[obj] = {by}
         else:
             readers.add(by)
+        if self.journal is not None:
+            self.journal.setdefault(by, []).append(("quiet", obj))
+
+    def read_alloc(self, obj: str, by: str) -> None:
+        self.alloc_readers.setdefault(obj, set()).add(by)
+        if self.journal is not None:
+            self.journal.setdefault(by, []).append(("read", obj))
 
     def passed_objects(self, key: str, param: str, reader: str | None = None) -> set[str]:
         """What callers pass for `param` of function `key` so far, read by the analysis of
@@ -331,6 +343,8 @@ class Context:
             readers = self.watched_params[(key, param)] = set()
             self.new_watchers.append(key)  # (its callers must be analysed: they pass the objects)
         readers.add(reader or key)
+        if self.journal is not None:
+            self.journal.setdefault(reader or key, []).append(("watch", (key, param)))
         return self.param_objects.get((key, param), set())
 
     def class_info(self, class_key: str, label: str, weights: bool = False) -> ObjInfo:
@@ -1180,7 +1194,7 @@ class FunctionAnalysis:
         root = root_of(obj)
         info = self.ctx.allocs.get(root)
         if info is not None:
-            self.ctx.alloc_readers.setdefault(root, set()).add(self.key)
+            self.ctx.read_alloc(root, self.key)
         return info
 
     # ================================================================== expressions

@@ -94,7 +94,7 @@ def resume(
     if dirty is None:
         return None
     for name in _CTX_FIELDS:
-        setattr(ctx, name, getattr(snap, "ctx")[name])
+        setattr(ctx, name, snap.ctx[name])
     run = ProjectAnalysis(index, ctx, needed, graph, errors)
     run.callers, run.results, run.visits = snap.callers, snap.results, snap.visits
     edit = _Edit(run)
@@ -116,6 +116,7 @@ def resume(
             reached = edit.reached(static, run.closed)
         todo = [k for k in reached if k not in run.results]
         if not todo:
+            ctx.journal = None
             return run
         run.enqueue(sorted(todo, key=lambda k: (order.get(k, len(order)), k)))
         run.run()
@@ -136,6 +137,15 @@ class _Edit:
         self.quiet: dict[str, set[str]] = _invert(ctx.quiet_readers)
         # Functions analysed in this run (or retracted in it): their results are current.
         self.fresh: set[str] = set()
+        ctx.journal = {}  # what the analyses of this run add (see `absorb`)
+
+    def absorb(self) -> None:
+        """Add what this run's analyses set, read and called to the reverse maps."""
+        journal, self.run.ctx.journal = self.run.ctx.journal or {}, {}
+        maps = {"call": self.calls, "set": self.sets, "watch": self.watches, "read": self.reads, "quiet": self.quiet}
+        for key, entries in journal.items():
+            for kind, target in entries:
+                maps[kind].setdefault(key, set()).add(target)
 
     def readers(self, key: str) -> set[str]:
         """The functions whose analyses read something `key`'s analysis contributed."""
@@ -151,6 +161,7 @@ class _Edit:
 
     def upward(self, start: set[str]) -> set[str]:
         """`start` and every analysed function that read from them, transitively."""
+        self.absorb()
         found = set(start)
         stack = list(start)
         results = self.run.results
@@ -163,6 +174,7 @@ class _Edit:
 
     def retract(self, keys: set[str]) -> None:
         """Forget these functions' results and every contribution and read of theirs."""
+        self.absorb()
         run, ctx = self.run, self.run.ctx
         for key in keys:
             run.results.pop(key, None)

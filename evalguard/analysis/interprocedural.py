@@ -95,7 +95,7 @@ class ProjectAnalysis:
             self.analyses += 1
             self.analysed.add(key)
             try:
-                on_call = _recorder(self.callers, key, demand)
+                on_call = _recorder(self.callers, key, demand, ctx.journal)
                 result = FunctionAnalysis(ctx, key, on_call=on_call).run()
                 if first_calls:
                     # Callees first, as in a whole run's order: this analysis saw them without
@@ -266,9 +266,13 @@ def _class_family(index: ProjectIndex, class_key: str) -> set[str]:
     return {class_key, *index.mro(class_key), *index.subclasses(class_key)}
 
 
-def _recorder(callers: dict[str, set[str]], caller: str, demand: Callable[[str], None] | None):
+def _recorder(
+    callers: dict[str, set[str]], caller: str, demand: Callable[[str], None] | None, journal: dict | None = None
+):
     def record(callee: str) -> None:
         callers.setdefault(callee, set()).add(caller)
+        if journal is not None:
+            journal.setdefault(caller, []).append(("call", callee))
         if demand is not None:
             demand(callee)
 

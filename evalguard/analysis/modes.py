@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from evalguard.record import record
+from evalguard.record import compact_pickle, record
 
 TRAIN = "train"
 EVAL = "eval"
@@ -19,6 +19,7 @@ UNKNOWN = "unknown"
 KINDS = (TRAIN, EVAL, ENTRY, UNKNOWN)
 
 
+@compact_pickle
 @record(order=True)
 class Origin:
     """Where a mode came from.
@@ -43,6 +44,7 @@ class Origin:
         return Origin(self.path, self.line, self.col, self.what, self.explicit, ((callee, path, line), *self.via))
 
 
+@compact_pickle
 @record
 class ModeVal:
     train: Origin | None = None

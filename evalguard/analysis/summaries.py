@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from evalguard.analysis.modes import ModeVal
 from evalguard.parsing.ir import Loc
-from evalguard.record import record
+from evalguard.record import compact_pickle, record
 
 
+@compact_pickle
 @record
 class ObjInfo:
     """What is known about an allocated object (a constructor or factory call site)."""
@@ -22,6 +23,7 @@ class ObjInfo:
     wrapper: bool = False
 
 
+@compact_pickle
 @dataclass(slots=True)
 class Forward:
     """A forward call of a model (or a callee's forward, seen through a call) and how it is used.
@@ -75,6 +77,7 @@ class Forward:
     train_origins: tuple[tuple[str, Origin], ...] = ()
 
 
+@compact_pickle
 @record
 class Requirement:
     """A forward on an entry reference (parameter, self attribute, global) whose mode the caller decides."""
@@ -100,6 +103,7 @@ class Requirement:
     feeds_training: bool = False
 
 
+@compact_pickle
 @record
 class Summary:
     # entry path -> mode at exit (ENTRY tokens: unchanged on some path)
@@ -139,6 +143,7 @@ class Summary:
 EMPTY_SUMMARY = Summary()
 
 
+@compact_pickle
 @dataclass(slots=True)
 class Event:
     """A mode-related statement a rule may report, seen during the flow (so receivers are typed).
@@ -161,7 +166,8 @@ class Event:
     stmt_line: int = 0
 
 
-@dataclass
+@compact_pickle
+@dataclass(slots=True)
 class FunctionResult:
     summary: Summary
     forwards: list[Forward] = field(default_factory=list)
