@@ -204,6 +204,13 @@ def test_whole_tree_run_after_an_edit_reanalyses_only_what_it_reaches(tmp_path, 
     fresh = pipeline.check_files(discover([str(root)]))
     assert after.findings == fresh.findings
     assert [f.code for f in after.findings] == ["EG001"]
+    # A second edit resumes from the analysis the first re-analysis kept (every line moves down).
+    loops.write_text("\n" + loops.read_text())
+    resumed.clear()
+    again = pipeline.check_files(discover([str(root)]), cache=cache)
+    assert resumed and resumed[0] is not None
+    assert again.findings == pipeline.check_files(discover([str(root)])).findings
+    assert [(f.code, f.line) for f in again.findings] == [("EG001", after.findings[0].line + 1)]
 
 
 def test_a_new_class_is_not_an_edit_it_resumes(tmp_path):
