@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from evalguard.analysis.flow import Context, forget_roots
-from evalguard.analysis.incremental import Snapshot, resume, snapshot
+from evalguard.analysis.incremental import Snapshot, prepare, resume, snapshot
 from evalguard.analysis.interprocedural import (
     CallerGraph,
     ProjectAnalysis,
@@ -620,11 +620,13 @@ def facts_from_source_failure(path: str, module_name: str, message: str | None) 
 
 
 def _needed(
-    index: ProjectIndex, report: set[str] | None, prefilter: bool
+    index: ProjectIndex, report: set[str] | None, prefilter: bool, graph: CallerGraph | None = None
 ) -> tuple[frozenset[str] | None, CallerGraph | None]:
     """The functions to analyse (None: all): those that may lead to a finding (prefilter), and of
-    those, when only some files are reported on, the ones that may lead to a finding there."""
-    graph = CallerGraph(index) if prefilter or report is not None else None
+    those, when only some files are reported on, the ones that may lead to a finding there.
+    `graph`: the caller graph, when already known."""
+    if graph is None and (prefilter or report is not None):
+        graph = CallerGraph(index)
     needed = relevant_functions(index, graph) if prefilter else None
     wanted = needed_functions(index, report, graph) if report is not None else None
     if needed is None:
@@ -659,15 +661,20 @@ def check_modules(
             )
     index = ProjectIndex(modules)
     options = options or AnalysisOptions()
-    needed, graph = _needed(index, report, prefilter)
     run = None
     notes: list[str] = []
-    if previous is not None:
+    prepared = None
+    if previous is not None and prefilter:
+        try:
+            prepared = prepare(*previous, index)
+        except Exception as exc:  # noqa: BLE001 - the whole analysis below still gives the answer
+            notes.append(f"could not resume the last run's analysis ({exc!r}, please report): analysed everything")
+    needed, graph = _needed(index, report, prefilter, prepared[1] if prepared else None)
+    if prepared is not None:
         errors_before = len(errors)
         try:
-            run = resume(*previous, index, _context(index, options), needed, graph, errors)
+            run = resume(previous[0], prepared[0], index, _context(index, options), needed, graph, errors)
         except Exception as exc:  # noqa: BLE001 - the whole analysis below still gives the answer
-            del errors[errors_before:]
             notes.append(f"could not resume the last run's analysis ({exc!r}, please report): analysed everything")
             run = None
         if run is None:

@@ -110,7 +110,7 @@ def test_analysing_on_demand_changes_no_single_file_result(in_root, monkeypatch)
     ]
     on_demand = [check_paths([p]).findings for p in paths]
     # Neither on demand nor prefiltered: every function of the file and its context.
-    monkeypatch.setattr(pipeline, "_needed", lambda index, report, prefilter: (None, None))
+    monkeypatch.setattr(pipeline, "_needed", lambda index, report, prefilter, graph=None: (None, None))
     everything = [check_paths([p]).findings for p in paths]
     assert on_demand == everything
     assert any(on_demand)

@@ -73,6 +73,8 @@ def _state(run) -> dict:
         "events": sorted(map(repr, map(_canon, events))),
         "allocs": _canon(ctx.allocs),
         "passed": _canon({k: v for k, v in ctx.param_objects.items() if v}),
+        # The kept caller graph, patched for the edit, is the one the edited project has.
+        "graph": _canon([run.graph.callers_of, run.graph.by_method_name, run.graph.by_self_method, run.graph.callees]),
     }
 
 

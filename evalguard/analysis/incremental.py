@@ -64,34 +64,51 @@ class Snapshot:
     callers: dict[str, set[str]]
     results: dict[str, FunctionResult]
     visits: dict[str, int]
+    # The caller graph of the analysed project (patched rather than rebuilt after an edit).
+    graph: CallerGraph | None = None
 
 
 def snapshot(run: ProjectAnalysis) -> Snapshot | None:
     """What `resume` needs from a finished run (None if it did not finish)."""
     if run.queue:
         return None
-    return Snapshot({name: getattr(run.ctx, name) for name in _CTX_FIELDS}, run.callers, run.results, run.visits)
+    ctx = {name: getattr(run.ctx, name) for name in _CTX_FIELDS}
+    return Snapshot(ctx, run.callers, run.results, run.visits, run.graph)
+
+
+def prepare(
+    snap: Snapshot, before: list[ModuleFacts], after: list[ModuleFacts], old_index: ProjectIndex, index: ProjectIndex
+) -> tuple[set[str], CallerGraph | None] | None:
+    """(the dirty functions, the kept caller graph patched for `index`) for an edit that turned
+    `old_index` into `index` (`before`/`after`: the edited modules' facts); None when the edit is
+    not one `resume` can handle (then run the whole analysis)."""
+    dirty = dirty_functions(before, after, old_index, index)
+    if dirty is None:
+        return None
+    if snap.graph is None:
+        return dirty, None
+    old = {func_key(m.module_name, f.qualname): f for m in before for f in m.functions}
+    keys = dirty | old.keys() | {func_key(m.module_name, f.qualname) for m in after for f in m.functions}
+    for key in keys - old.keys():
+        if key in old_index.functions:
+            old[key] = old_index.functions[key]
+    return dirty, snap.graph.patched(index, old, keys)
 
 
 def resume(
     snap: Snapshot,
-    before: list[ModuleFacts],
-    after: list[ModuleFacts],
-    old_index: ProjectIndex,
+    dirty: set[str],
     index: ProjectIndex,
     ctx: Context,
     needed: frozenset[str] | None,
     graph: CallerGraph | None,
     errors: list[str] | None = None,
 ) -> ProjectAnalysis | None:
-    """The analysis of the edited project (`index`), from `snap`, the analysis of `old_index`;
-    `before`/`after`: the edited modules' old and new facts. None when the edit is not one this
-    can re-analyse (then run the whole analysis). `ctx`: a fresh context for `index`; `needed`,
-    `graph`: as for `analyze_project` (the prefilter must be on: None analyses everything)."""
+    """The analysis of the edited project (`index`), from `snap`, the analysis before the edit;
+    `dirty`: from `prepare`. None when it cannot finish (then run the whole analysis). `ctx`: a
+    fresh context for `index`; `needed`, `graph`: as for `analyze_project` (the prefilter must be
+    on: None analyses everything)."""
     if needed is None:
-        return None
-    dirty = dirty_functions(before, after, old_index, index)
-    if dirty is None:
         return None
     for name in _CTX_FIELDS:
         setattr(ctx, name, snap.ctx[name])
@@ -401,4 +418,4 @@ def _shape(value: object) -> object:
     return value
 
 
-__all__ = ["Snapshot", "snapshot", "resume", "dirty_functions"]
+__all__ = ["Snapshot", "snapshot", "prepare", "resume", "dirty_functions"]

@@ -18,6 +18,7 @@ from evalguard.analysis.flow import Context, FunctionAnalysis
 from evalguard.analysis.project import ProjectIndex, func_key
 from evalguard.analysis.relevance import is_relevant, relevant_aliases
 from evalguard.analysis.summaries import EMPTY_SUMMARY, Event, Forward, FunctionResult
+from evalguard.parsing.ir import FunctionFacts
 
 # A function re-analysed this often stops being revisited (a safety net against oscillation).
 MAX_VISITS = 12
@@ -201,19 +202,56 @@ class CallerGraph:
         self.callees: dict[str, list[str]] = {}  # function key -> statically resolved callees
         self._families: dict[str, set[str]] = {}
         memo: dict = {}
-        for key, fn in index.functions.items():
+        for key in index.functions:
+            self._add(key, memo)
+
+    def _add(self, key: str, memo: dict) -> None:
+        index = self.index
+        fn = index.functions[key]
+        if fn.parent is not None:
+            parent = func_key(index.function_module[key].module_name, fn.parent)
+            if parent in index.functions:
+                self.callers_of.setdefault(key, set()).add(parent)
+        self.callees[key] = _static_callees(index, key, memo)
+        for callee in self.callees[key]:
+            self.callers_of.setdefault(callee, set()).add(key)
+        for called, name in _object_method_calls(fn):
+            if called.count(".") == 1 and called.startswith("self.") and fn.class_qualname is not None:
+                self.by_self_method.setdefault(name, set()).add(key)  # `self.name()`
+            else:
+                self.by_method_name.setdefault(name, set()).add(key)
+
+    def patched(self, index: ProjectIndex, old: dict[str, FunctionFacts], keys: set[str]) -> CallerGraph:
+        """This graph (of the project before an edit) for `index`, the project after it, where
+        only the functions `keys` may differ (`old`: their facts before, where they existed): the
+        edit left what other functions resolve against unchanged (see `incremental`)."""
+        graph = CallerGraph.__new__(CallerGraph)
+        graph.index = index
+        graph.callers_of = {k: set(v) for k, v in self.callers_of.items()}
+        graph.by_method_name = {k: set(v) for k, v in self.by_method_name.items()}
+        graph.by_self_method = {k: set(v) for k, v in self.by_self_method.items()}
+        graph.callees = dict(self.callees)
+        graph._families = dict(self._families)
+        for key in keys:
+            fn = old.get(key)
+            for callee in graph.callees.pop(key, ()):
+                _discard_member(graph.callers_of, callee, key)
+            if fn is None:
+                continue
             if fn.parent is not None:
-                parent = func_key(index.function_module[key].module_name, fn.parent)
-                if parent in index.functions:
-                    self.callers_of.setdefault(key, set()).add(parent)
-            self.callees[key] = _static_callees(index, key, memo)
-            for callee in self.callees[key]:
-                self.callers_of.setdefault(callee, set()).add(key)
+                _discard_member(graph.callers_of, key, func_key(key.partition(":")[0], fn.parent))
             for called, name in _object_method_calls(fn):
-                if called.count(".") == 1 and called.startswith("self.") and fn.class_qualname is not None:
-                    self.by_self_method.setdefault(name, set()).add(key)  # `self.name()`
-                else:
-                    self.by_method_name.setdefault(name, set()).add(key)
+                _discard_member(graph.by_self_method, name, key)
+                _discard_member(graph.by_method_name, name, key)
+        memo: dict = {}
+        for key in sorted(keys):
+            if key in index.functions:
+                graph._add(key, memo)
+        return graph
+
+    def __getstate__(self) -> dict:
+        # Kept with an analysis (see `incremental`); the index is the next run's.
+        return {k: v for k, v in self.__dict__.items() if k != "index"}
 
     def callers(self, key: str) -> set[str]:
         index = self.index
@@ -239,6 +277,14 @@ class CallerGraph:
                     found.add(caller)
                     stack.append(caller)
         return frozenset(found)
+
+
+def _discard_member(mapping: dict[str, set[str]], key: str, member: str) -> None:
+    members = mapping.get(key)
+    if members is not None:
+        members.discard(member)
+        if not members:
+            del mapping[key]
 
 
 def _object_method_calls(fn) -> list[tuple[str, str]]:
