@@ -22,7 +22,7 @@ from evalguard import __version__
 CACHE_DIR_NAME = ".evalguard_cache"
 # Whole-run results kept per cache (oldest dropped): one per recent set of inputs and settings.
 MAX_RESULTS = 64
-# Whole-run analyses kept (see `analysis.incremental`; 1.6 MB for ultralytics, 41 MB for
+# Whole-run analyses kept (see `analysis.incremental`; 1.8 MB for ultralytics, 46 MB for
 # transformers): one per recent set of files checked, the oldest dropped.
 MAX_STATES = 4
 # Per-file facts kept (oldest dropped, after a run that parsed files): every edit of a file leaves

@@ -21,6 +21,9 @@ objects, `Context.alloc_readers` / `quiet_readers` for allocations). After an ed
 4. A kept function the new code no longer reaches (neither needed by the prefilter nor called by
    an analysed function) is retracted, since a whole run would not analyse it.
 
+The caller graph is kept too and patched: only the edited modules' functions and the dirty ones
+are resolved again (`CallerGraph.patched`), since what the others resolve against is unchanged.
+
 The result equals a whole run's (the analysis reaches the same fixpoint in any visit order; the
 tests compare both after many random edits of real code), at the cost of the dirty functions'
 readers: on ultralytics, a function's median is 3 of its 2,000 analysed functions.
