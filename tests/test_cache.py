@@ -344,3 +344,28 @@ def test_a_new_version_removes_the_folders_of_other_versions_only(project: Path)
     assert "v0.0.9-3" not in names
     assert {"notes", "v-not-ours.txt", "CACHEDIR.TAG", ".gitignore"} <= names
     assert len([n for n in names if n.startswith("v0")]) == 1
+
+
+def test_verbose_says_how_each_run_used_the_cache(project: Path) -> None:
+    """`check --verbose`: a cold run analyses, a repeated one reads the stored result, a run after
+    an edit of one file re-analyses only what the edit reaches, and its findings are a cold run's."""
+
+    def verbose(cwd: Path) -> tuple[str, list[dict]]:
+        old = os.getcwd()
+        os.chdir(cwd)
+        try:
+            result = CliRunner().invoke(main, ["check", "-v", "--output-format", "json", "train.py", "helpers.py"])
+        finally:
+            os.chdir(old)
+        assert result.exit_code in (0, 1), result.output
+        line = next(line for line in result.stderr.splitlines() if line.startswith("analysis: "))
+        return line, json.loads(result.stdout)
+
+    line, findings = verbose(project)
+    assert line.startswith("analysis: analysed ") and codes(findings) == [("train.py", "EG001", 12)]
+    line, _ = verbose(project)
+    assert line == "analysis: result from the cache (nothing changed)"
+    (project / "helpers.py").write_text(HELPERS_OK)
+    line, findings = verbose(project)
+    assert line.startswith("analysis: re-analysed ") and "after edits to 1 file" in line
+    assert findings == run(["--no-cache", "train.py", "helpers.py"], project)[1] == []
