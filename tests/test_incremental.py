@@ -108,13 +108,16 @@ def _edit(text: str, rng: random.Random) -> str | None:
     return "\n".join(new)
 
 
-def _random_edits(tree: Path, count: int, seed: int) -> tuple[int, int]:
-    """(edits checked, edits re-analysed incrementally); asserts each agrees with a whole run."""
+def _random_edits(tree: Path, count: int, seed: int, some: bool = False) -> tuple[int, int]:
+    """(edits checked, edits re-analysed incrementally); asserts each agrees with a whole run.
+    `some`: only every fifth file is reported on, the rest being context (as pre-commit checks
+    the changed files: only what those need is analysed)."""
     rng = random.Random(seed)
     modules = _modules(tree)
     texts = {path: Path(path).read_text(encoding="utf-8") for path in modules}
+    report = set(sorted(modules)[::5]) if some else None
     kept: list = []
-    pipeline.check_modules(list(modules.values()), keep=kept)
+    pipeline.check_modules(list(modules.values()), report=report, keep=kept)
     blob = pickle.dumps(snapshot(kept[0]))
     old_index = ProjectIndex(list(modules.values()))
     paths = sorted(modules)
@@ -136,10 +139,10 @@ def _random_edits(tree: Path, count: int, seed: int) -> tuple[int, int]:
             continue
         checked += 1
         whole: list = []
-        expected = pipeline.check_modules(list(edited.values()), keep=whole)
+        expected = pipeline.check_modules(list(edited.values()), report=report, keep=whole)
         again: list = []
         previous = (pickle.loads(blob), [modules[path]], [edited[path]], old_index)
-        result = pipeline.check_modules(list(edited.values()), previous=previous, keep=again)
+        result = pipeline.check_modules(list(edited.values()), report=report, previous=previous, keep=again)
         resumed += again[0].reopen is not None
         assert result.findings == expected.findings, path
         assert _state(again[0]) == _state(whole[0]), (path, new_text)
@@ -157,6 +160,12 @@ def test_random_edits_of_every_fixture_match_whole_analysis():
     checked, resumed = _random_edits(FIXTURES, 16, seed=3)
     assert checked == 16
     assert resumed >= 12
+
+
+def test_random_edits_checking_some_files_match_the_whole_analysis():
+    checked, resumed = _random_edits(FIXTURES, 10, seed=5, some=True)
+    assert checked == 10
+    assert resumed >= 7
 
 
 def _counting(monkeypatch) -> list[str]:
