@@ -38,8 +38,11 @@ def _leave(code: int) -> NoReturn:
     process leaves without freeing the analysis's objects one by one (a second on a tree the
     size of transformers, a tenth of a warm run); in-process callers get `SystemExit`."""
     if _LEAVE_AT_ONCE:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass  # a reader that went away (`| head`): nothing more can be said to it
         os._exit(code)
     sys.exit(code)
 
