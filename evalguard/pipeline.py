@@ -262,22 +262,10 @@ def _unchanged_facts_result(cache: Cache, files, contents, enabled, options) -> 
     if not isinstance(latest, tuple) or len(latest) != 2:
         return None
     previous_key, previous_hashes = latest
-    if not isinstance(previous_hashes, dict) or set(previous_hashes) != {f.path for f in files}:
+    edited = _edited_files(cache, previous_hashes, files, contents, MAX_FACTS_COMPARISONS)
+    if not edited:
         return None
-    edited = []
-    for source in files:
-        data = contents.get(source.path)
-        now = _hash(data) if isinstance(data, bytes) else None
-        if now != previous_hashes[source.path]:
-            if now is None or previous_hashes[source.path] is None or source.path.endswith(".ipynb"):
-                return None
-            edited.append((source, data, previous_hashes[source.path]))
-    if not edited or len(edited) > MAX_FACTS_COMPARISONS:
-        return None
-    for source, data, old_hash in edited:
-        before = cache.get("facts", _facts_key_for(source, old_hash))
-        if not isinstance(before, ModuleFacts):
-            return None
+    for source, data, before in edited:
         _path, after, errs = _parse_one((source, data, _facts_key(source, data)), cache)
         if errs or after != before:
             return None
@@ -318,29 +306,45 @@ def _previous_analysis(cache: Cache | None, key: str | None, files, contents, mo
     if not isinstance(entry, tuple) or len(entry) != 3:
         return None
     hashes, old_context, snap = entry
-    if not isinstance(snap, Snapshot) or not isinstance(hashes, dict) or old_context != context_inputs:
+    if not isinstance(snap, Snapshot) or old_context != context_inputs:
+        return None
+    edited = _edited_files(cache, hashes, files, contents)
+    if edited is None:
         return None
     by_path = {m.path: m for m in modules}
-    before: list[ModuleFacts] = []
-    after: list[ModuleFacts] = []
+    before = [old for _source, _data, old in edited]
+    after = [by_path[source.path] for source, _data, _old in edited]
+    paths = {source.path for source, _data, _old in edited}
+    old_index = ProjectIndex([m for m in modules + context if m.path not in paths] + before)
+    return snap, before, after, old_index
+
+
+def _edited_files(cache: Cache, old_hashes, files, contents, limit: int | None = None):
+    """The files whose bytes changed since a run that saw `old_hashes` (path -> content hash),
+    each as (source, bytes, its facts then, from the cache); None when the files are not the same
+    ones, one was unreadable then or now, a notebook changed, the old facts are gone, or more than
+    `limit` changed."""
+    if not isinstance(old_hashes, dict) or set(old_hashes) != {f.path for f in files}:
+        return None
+    changed = []
     for source in files:
         data = contents.get(source.path)
-        if source.path not in hashes:
-            return None
-        old_hash = hashes[source.path]
         now = _hash(data) if isinstance(data, bytes) else None
+        old_hash = old_hashes[source.path]
         if now == old_hash:
             continue
-        if now is None or old_hash is None or source.path.endswith(".ipynb") or source.path not in by_path:
+        if now is None or old_hash is None or source.path.endswith(".ipynb"):
             return None
+        changed.append((source, data, old_hash))
+    if limit is not None and len(changed) > limit:
+        return None
+    edited = []
+    for source, data, old_hash in changed:
         old = cache.get("facts", _facts_key_for(source, old_hash))
         if not isinstance(old, ModuleFacts):
             return None
-        before.append(old)
-        after.append(by_path[source.path])
-    edited = {m.path for m in after}
-    old_index = ProjectIndex([m for m in modules + context if m.path not in edited] + before)
-    return snap, before, after, old_index
+        edited.append((source, data, old))
+    return edited
 
 
 def _targets_key(files, enabled, options) -> str:
@@ -668,14 +672,14 @@ def check_modules(
         try:
             prepared = prepare(*previous, index)
         except Exception as exc:  # noqa: BLE001 - the whole analysis below still gives the answer
-            notes.append(f"could not resume the last run's analysis ({exc!r}, please report): analysed everything")
+            notes.append(_unresumed(exc))
     needed, graph = _needed(index, report, prefilter, prepared[1] if prepared else None)
     if prepared is not None:
         errors_before = len(errors)
         try:
             run = resume(previous[0], prepared[0], index, _context(index, options), needed, graph, errors)
         except Exception as exc:  # noqa: BLE001 - the whole analysis below still gives the answer
-            notes.append(f"could not resume the last run's analysis ({exc!r}, please report): analysed everything")
+            notes.append(_unresumed(exc))
             run = None
         if run is None:
             del errors[errors_before:]  # (a resume given up after some analyses: they run again)
@@ -690,6 +694,10 @@ def check_modules(
     result.files_checked = len(modules)
     result.notes = notes
     return result
+
+
+def _unresumed(exc: Exception) -> str:
+    return f"could not resume the last run's analysis ({exc!r}, please report): analysed everything"
 
 
 def _context(index: ProjectIndex, options: AnalysisOptions) -> Context:

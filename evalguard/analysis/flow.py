@@ -242,13 +242,7 @@ class Context:
         showed its object to be a module."""
         if info.is_module is None and obj in self.upgraded:
             info = replace(info, is_module=True)
-        setters = self.alloc_setters.get(obj)
-        if setters is None:
-            self.alloc_setters[obj] = {by}
-        else:
-            setters.add(by)
-        if self.journal is not None:
-            self.journal.setdefault(by, []).append(("set", obj))
+        self._record(self.alloc_setters, obj, by, "set")
         known = self.allocs.get(obj)
         if known == info:
             return
@@ -322,18 +316,24 @@ class Context:
         return class_key
 
     def read_quietly(self, obj: str, by: str) -> None:
-        readers = self.quiet_readers.get(obj)
-        if readers is None:
-            self.quiet_readers[obj] = {by}
-        else:
-            readers.add(by)
-        if self.journal is not None:
-            self.journal.setdefault(by, []).append(("quiet", obj))
+        self._record(self.quiet_readers, obj, by, "quiet")
 
     def read_alloc(self, obj: str, by: str) -> None:
-        self.alloc_readers.setdefault(obj, set()).add(by)
+        self._record(self.alloc_readers, obj, by, "read")
+
+    def _record(self, table: dict, target, by: str, kind: str) -> None:
+        """Function `by` set or read `target` (in `table`: target -> functions)."""
+        functions = table.get(target)
+        if functions is None:
+            table[target] = {by}
+        else:
+            functions.add(by)
+        self.log(by, kind, target)
+
+    def log(self, by: str, kind: str, target) -> None:
+        """Journal what function `by` set, read or called, while re-analysing after an edit."""
         if self.journal is not None:
-            self.journal.setdefault(by, []).append(("read", obj))
+            self.journal.setdefault(by, []).append((kind, target))
 
     def passed_objects(self, key: str, param: str, reader: str | None = None) -> set[str]:
         """What callers pass for `param` of function `key` so far, read by the analysis of
@@ -343,8 +343,7 @@ class Context:
             readers = self.watched_params[(key, param)] = set()
             self.new_watchers.append(key)  # (its callers must be analysed: they pass the objects)
         readers.add(reader or key)
-        if self.journal is not None:
-            self.journal.setdefault(reader or key, []).append(("watch", (key, param)))
+        self.log(reader or key, "watch", (key, param))
         return self.param_objects.get((key, param), set())
 
     def class_info(self, class_key: str, label: str, weights: bool = False) -> ObjInfo:

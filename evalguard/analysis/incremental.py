@@ -22,7 +22,7 @@ objects, `Context.alloc_readers` / `quiet_readers` for allocations). After an ed
    an analysed function) is retracted, since a whole run would not analyse it.
 
 The caller graph is kept too and patched: only the edited modules' functions and the dirty ones
-are resolved again (`CallerGraph.patched`), since what the others resolve against is unchanged.
+are resolved again (`CallerGraph.patch`), since what the others resolve against is unchanged.
 
 The result equals a whole run's (the analysis reaches the same fixpoint in any visit order; the
 tests compare both after many random edits of real code), at the cost of the dirty functions'
@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, is_dataclass
 
 from evalguard.analysis.flow import Context
-from evalguard.analysis.interprocedural import CallerGraph, ProjectAnalysis, callees_first
+from evalguard.analysis.interprocedural import CallerGraph, ProjectAnalysis, callees_first, discard_member
 from evalguard.analysis.project import ProjectIndex, func_key
 from evalguard.analysis.summaries import FunctionResult
 from evalguard.parsing.evidence import Walk
@@ -95,7 +95,8 @@ def prepare(
     for key in keys - old.keys():
         if key in old_index.functions:
             old[key] = old_index.functions[key]
-    return dirty, snap.graph.patched(index, old, keys)
+    snap.graph.patch(index, old, keys)
+    return dirty, snap.graph
 
 
 def resume(
@@ -202,7 +203,7 @@ class _Edit:
             run.visits.pop(key, None)
             self.fresh.add(key)
             for callee in self.calls.pop(key, ()):
-                _discard(run.callers, callee, key)
+                discard_member(run.callers, callee, key)
             for param in ctx.passes_of.pop(key, ()):
                 ctx.param_sources[param].pop(key, None)
                 ctx.recompute_passed(param)
@@ -214,11 +215,11 @@ class _Edit:
                 ctx.alloc_classes.pop(obj, None)
                 ctx.upgraded.discard(obj)
             for param in self.watches.pop(key, ()):
-                _discard(ctx.watched_params, param, key)
+                discard_member(ctx.watched_params, param, key)
             for obj in self.reads.pop(key, ()):
-                _discard(ctx.alloc_readers, obj, key)
+                discard_member(ctx.alloc_readers, obj, key)
             for obj in self.quiet.pop(key, ()):
-                _discard(ctx.quiet_readers, obj, key)
+                discard_member(ctx.quiet_readers, obj, key)
         ctx.stale -= keys  # (readers of what changed are among them: they run when reached)
 
     def reopen(self, key: str) -> None:
@@ -254,14 +255,6 @@ def _invert(mapping: dict) -> dict:
         for source in sources:
             out.setdefault(source, set()).add(target)
     return out
-
-
-def _discard(mapping: dict, key, member) -> None:
-    members = mapping.get(key)
-    if members is not None:
-        members.discard(member)
-        if not members:
-            del mapping[key]
 
 
 # ---------------------------------------------------------------------------- what an edit touches

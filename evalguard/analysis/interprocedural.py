@@ -96,7 +96,7 @@ class ProjectAnalysis:
             self.analyses += 1
             self.analysed.add(key)
             try:
-                on_call = _recorder(self.callers, key, demand, ctx.journal)
+                on_call = _recorder(self.callers, key, demand, ctx)
                 result = FunctionAnalysis(ctx, key, on_call=on_call).run()
                 if first_calls:
                     # Callees first, as in a whole run's order: this analysis saw them without
@@ -221,33 +221,27 @@ class CallerGraph:
             else:
                 self.by_method_name.setdefault(name, set()).add(key)
 
-    def patched(self, index: ProjectIndex, old: dict[str, FunctionFacts], keys: set[str]) -> CallerGraph:
-        """This graph (of the project before an edit) for `index`, the project after it, where
-        only the functions `keys` may differ (`old`: their facts before, where they existed): the
-        edit left what other functions resolve against unchanged (see `incremental`)."""
-        graph = CallerGraph.__new__(CallerGraph)
-        graph.index = index
-        graph.callers_of = {k: set(v) for k, v in self.callers_of.items()}
-        graph.by_method_name = {k: set(v) for k, v in self.by_method_name.items()}
-        graph.by_self_method = {k: set(v) for k, v in self.by_self_method.items()}
-        graph.callees = dict(self.callees)
-        graph._families = dict(self._families)
+    def patch(self, index: ProjectIndex, old: dict[str, FunctionFacts], keys: set[str]) -> None:
+        """Turn this graph (of the project before an edit) into the graph of `index`, the project
+        after it, where only the functions `keys` may differ (`old`: their facts before, where
+        they existed): the edit left what other functions resolve against unchanged (see
+        `incremental`)."""
+        self.index = index
         for key in keys:
             fn = old.get(key)
-            for callee in graph.callees.pop(key, ()):
-                _discard_member(graph.callers_of, callee, key)
+            for callee in self.callees.pop(key, ()):
+                discard_member(self.callers_of, callee, key)
             if fn is None:
                 continue
             if fn.parent is not None:
-                _discard_member(graph.callers_of, key, func_key(key.partition(":")[0], fn.parent))
-            for called, name in _object_method_calls(fn):
-                _discard_member(graph.by_self_method, name, key)
-                _discard_member(graph.by_method_name, name, key)
+                discard_member(self.callers_of, key, func_key(key.partition(":")[0], fn.parent))
+            for _called, name in _object_method_calls(fn):
+                discard_member(self.by_self_method, name, key)
+                discard_member(self.by_method_name, name, key)
         memo: dict = {}
         for key in sorted(keys):
             if key in index.functions:
-                graph._add(key, memo)
-        return graph
+                self._add(key, memo)
 
     def __getstate__(self) -> dict:
         # Kept with an analysis (see `incremental`); the index is the next run's.
@@ -279,7 +273,8 @@ class CallerGraph:
         return frozenset(found)
 
 
-def _discard_member(mapping: dict[str, set[str]], key: str, member: str) -> None:
+def discard_member(mapping: dict, key, member) -> None:
+    """Remove `member` from the set at `key`, and the key once its set is empty."""
     members = mapping.get(key)
     if members is not None:
         members.discard(member)
@@ -312,13 +307,10 @@ def _class_family(index: ProjectIndex, class_key: str) -> set[str]:
     return {class_key, *index.mro(class_key), *index.subclasses(class_key)}
 
 
-def _recorder(
-    callers: dict[str, set[str]], caller: str, demand: Callable[[str], None] | None, journal: dict | None = None
-):
+def _recorder(callers: dict[str, set[str]], caller: str, demand: Callable[[str], None] | None, ctx: Context):
     def record(callee: str) -> None:
         callers.setdefault(callee, set()).add(caller)
-        if journal is not None:
-            journal.setdefault(caller, []).append(("call", callee))
+        ctx.log(caller, "call", callee)
         if demand is not None:
             demand(callee)
 
