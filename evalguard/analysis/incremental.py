@@ -73,7 +73,7 @@ class Snapshot:
 
 def snapshot(run: ProjectAnalysis) -> Snapshot | None:
     """What `resume` needs from a finished run (None if it did not finish)."""
-    if run.queue:
+    if run.queue or run.again:
         return None
     ctx = {name: getattr(run.ctx, name) for name in _CTX_FIELDS}
     return Snapshot(ctx, run.callers, run.results, run.visits, run.graph)

@@ -11,6 +11,7 @@ context), only what those need (see `needed_functions`).
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable
 
@@ -66,6 +67,11 @@ class ProjectAnalysis:
         self.visits: dict[str, int] = {}
         self.queue: deque[str] = deque()
         self.queued: set[str] = set()
+        # Functions to analyse again (a callee's summary changed, new objects passed), run once the
+        # queue is empty, callees first (by `rank`): a function revisited in a recursive cycle
+        # (a summary that grows a path step by step) settles before its callers run again.
+        self.again: list[tuple[float, str]] = []
+        self.rank: dict[str, float] = {}
         self.first_calls: list[str] = []  # callees never analysed that the current analysis met
         # Analyses run by this object, and the functions they were of (`check --verbose`).
         self.analyses = 0
@@ -75,22 +81,35 @@ class ProjectAnalysis:
         self.reopen: Callable[[str], None] | None = None
 
     def enqueue(self, keys) -> None:
+        rank = self.rank
         for key in keys:
+            if key not in rank:
+                rank[key] = len(rank)
             if key not in self.queued:
                 self.queue.append(key)
                 self.queued.add(key)
 
-    def demand(self, callee: str) -> None:
+    def _requeue(self, key: str) -> None:
+        rank = self.rank.get(key)
+        if rank is None:
+            rank = self.rank[key] = len(self.rank)
+        heapq.heappush(self.again, (rank, key))
+        self.queued.add(key)
+
+    def demand(self, callee: str, caller: str) -> None:
         if callee not in self.visits and callee not in self.queued:
             self.first_calls.append(callee)
             self.queued.add(callee)
+            if callee not in self.rank:
+                self.rank[callee] = self.rank.get(caller, len(self.rank)) - 0.5  # before its caller
 
     def run(self) -> None:
         index, ctx, queue, queued, visits = self.index, self.ctx, self.queue, self.queued, self.visits
         first_calls = self.first_calls
         demand = self.demand if self.closed is not None else None
-        while queue:
-            key = queue.popleft()
+        again = self.again
+        while queue or again:
+            key = queue.popleft() if queue else heapq.heappop(again)[1]
             queued.discard(key)
             visits[key] = visits.get(key, 0) + 1
             self.analyses += 1
@@ -135,19 +154,18 @@ class ProjectAnalysis:
                                 queued.add(caller)
                         closed.add(watcher)
             ctx.new_watchers.clear()
-            again, ctx.stale = ctx.stale, set()  # callers passed new objects for a parameter they resolve methods on
+            rerun, ctx.stale = ctx.stale, set()  # callers passed new objects for a parameter they resolve methods on
             if result.summary != ctx.summary(key):
                 # (A first summary that says nothing changes nothing for the callers analysed before
                 # it: they read the empty summary already.)
-                again |= self.callers.get(key, set())
+                rerun |= self.callers.get(key, set())
             ctx.summaries[key] = result.summary
-            for other in sorted(again):
+            for other in sorted(rerun):
                 if other not in queued and visits.get(other, 0) < MAX_VISITS:
                     if self.reopen is not None:
                         self.reopen(other)
                     if other not in queued:
-                        queue.append(other)
-                        queued.add(other)
+                        self._requeue(other)
 
     def outputs(self) -> tuple[list[Forward], list[Event]]:
         forwards: list[Forward] = []
@@ -307,12 +325,12 @@ def _class_family(index: ProjectIndex, class_key: str) -> set[str]:
     return {class_key, *index.mro(class_key), *index.subclasses(class_key)}
 
 
-def _recorder(callers: dict[str, set[str]], caller: str, demand: Callable[[str], None] | None, ctx: Context):
+def _recorder(callers: dict[str, set[str]], caller: str, demand: Callable[[str, str], None] | None, ctx: Context):
     def record(callee: str) -> None:
         callers.setdefault(callee, set()).add(caller)
         ctx.log(caller, "call", callee)
         if demand is not None:
-            demand(callee)
+            demand(callee, caller)
 
     return record
 
