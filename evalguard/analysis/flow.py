@@ -95,7 +95,18 @@ NOTHING = Value()
 
 
 def _const(value: object) -> Value:
-    return Value(const=value, is_const=True)
+    # Literals repeat across a run (`None`, `True`, `0`, `"cpu"`), and values are immutable: one
+    # shared Value per literal (the type in the key keeps `1`, `1.0` and `True` apart).
+    key = (type(value), value)
+    found = _CONSTS.get(key)
+    if found is None:
+        if len(_CONSTS) > _MEMO_LIMIT:
+            _CONSTS.clear()
+        found = _CONSTS[key] = Value(const=value, is_const=True)
+    return found
+
+
+_CONSTS: dict[tuple[type, object], Value] = {}
 
 
 class State:
@@ -387,6 +398,7 @@ class FunctionAnalysis:
         self.training_only = 0
         self.loop_stack: list[int] = []
         self.loop_counter = 0
+        self.loop_fixpoints: dict[int, tuple[State, State]] = {}  # id(loop) -> (entry, head) of its last run
         self.step_loops: set[int | None] = set()
         # Loops whose backward() visibly consumes some forward's output: there, taint decides
         # which forwards are training steps (a logging forward beside them is not one).
@@ -768,6 +780,16 @@ class FunctionAnalysis:
             iter_value = NOTHING
             self.expr(stmt.test, state)  # type: ignore[arg-type]
         head = state
+        last = self.loop_fixpoints.get(id(stmt))
+        if last is not None:
+            # Entered again (the next iteration of an enclosing loop) with at least what it was
+            # entered with last time: its fixpoint then is below its fixpoint now, so the iteration
+            # starts there instead of climbing the same steps again (nested loops would cost the
+            # product of their iteration counts).
+            last_entry, last_head = last
+            if _join_all([state, last_entry]).same(state):
+                head = _join_all([state, last_head])
+        entry = state.copy()
         exits: list[State] = []
         # States at the end of an iteration: the loop's normal exit. Loops are taken to run at
         # least once — after `for epoch in ...: train(); evaluate()` the model is in eval mode,
@@ -797,6 +819,7 @@ class FunctionAnalysis:
         self.loop_stack.pop()
         self.loop_lines.pop()
         self.loop_ends.pop()
+        self.loop_fixpoints[id(stmt)] = (entry, head.copy())
         if stmt.test is not None:
             self.expr(stmt.test, head)
         if isinstance(stmt.test, ir.Const) and stmt.test.value is True:
@@ -1356,12 +1379,13 @@ class FunctionAnalysis:
         return self._opaque_result(args, kwargs)
 
     def _opaque_result(self, args: list[Value], kwargs: dict[str, Value], recv: Value | None = None) -> Value:
-        taint: frozenset[str] = frozenset()
+        taint: frozenset[str] = _NO_OBJS
         for v in (*args, *kwargs.values(), *((recv,) if recv is not None else ())):
             if v.taint:
                 self._mark_used(v)
-            taint |= v.taint
-        return Value(taint=taint)
+                taint = taint | v.taint
+        # (Most opaque results carry nothing: the shared empty value, not a new one.)
+        return Value(taint=taint) if taint else NOTHING
 
     # ------------------------------------------------------------------ method calls on objects
 
