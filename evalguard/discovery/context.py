@@ -32,16 +32,26 @@ def imported_files(
     memo = {} if memo is None else memo
     out: list[SourceFile] = []
     for binding in bindings:
-        where = here if binding.level else roots
-        key = (binding.level, binding.module, binding.name, where)
-        found = memo.get(key)
-        if found is None:
-            found = memo[key] = [(p, r) for p, r in _candidates(binding, abspath, roots, memo) if _is_file(p, memo)]
-        for path, root in found:
-            if known is not None and path in known:
-                continue
-            out.append(SourceFile(os.path.relpath(path) if not os.path.isabs(source.path) else path,
-                                  module_name_for(path, root), root))
+        # A relative import is looked up from this directory; an absolute one from each root,
+        # each root once per run (most files of a package share the import root).
+        for where in (here,) if binding.level else roots:
+            key = (binding.level, binding.module, binding.name, where)
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = [
+                    (p, r) for p, r in _candidates(binding, abspath, (where,), memo) if _is_file(p, memo)
+                ]
+            out.extend(_files(found, source, known))
+    return out
+
+
+def _files(found: list[tuple[str, str]], source: SourceFile, known: set[str] | None) -> list[SourceFile]:
+    out = []
+    for path, root in found:
+        if known is not None and path in known:
+            continue
+        out.append(SourceFile(os.path.relpath(path) if not os.path.isabs(source.path) else path,
+                              module_name_for(path, root), root))
     return out
 
 
