@@ -5,10 +5,10 @@ from __future__ import annotations
 import gc
 import os
 import pickle
-import traceback
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from evalguard.analysis.flow import Context, forget_roots
 from evalguard.analysis.incremental import Snapshot, prepare, resume, snapshot
@@ -26,8 +26,10 @@ from evalguard.discovery.context import MAX_CONTEXT_FILES, imported_files
 from evalguard.discovery.files import SourceFile, discover
 from evalguard.findings import Finding
 from evalguard.parsing.ir import ModuleFacts
-from evalguard.parsing.notebook import NotebookError, NotebookSource, map_finding, notebook_source
 from evalguard.parsing.source import facts_from_source
+
+if TYPE_CHECKING:  # the notebook reader is imported when a notebook is read
+    from evalguard.parsing.notebook import NotebookSource
 
 
 @dataclass(frozen=True)
@@ -511,6 +513,8 @@ def read_notebook(
     `data` is the file's bytes, its EG000 facts when unreadable, or None when skipped."""
     if isinstance(data, ModuleFacts) or data is None:
         return data
+    from evalguard.parsing.notebook import NotebookError, notebook_source
+
     try:
         nb = notebook_source(data)
     except NotebookError as exc:
@@ -528,6 +532,8 @@ def _to_cells(finding: Finding, notebooks: dict) -> Finding:
     nb = notebooks[finding.path]
     if nb is None:  # malformed notebook: EG000 at the first cell
         return replace(finding, cell=1, fix=None)
+    from evalguard.parsing.notebook import map_finding
+
     return map_finding(finding, nb)
 
 
@@ -735,6 +741,8 @@ def report_findings(
             try:
                 message = rule.check(fwd, ctx)
             except Exception:  # noqa: BLE001
+                import traceback
+
                 errors.append(
                     f"{rule.CODE} internal error in {fwd.path}: {traceback.format_exc(limit=3).strip()}, please report"
                 )
