@@ -754,7 +754,7 @@ class FunctionAnalysis:
         if len(branches) == 1:
             return branches[0]
         joined = _join_all(branches)
-        if len(branches) == 2:
+        if len(branches) == 2 and branches[0].modes != branches[1].modes:
             a, b = branches
             a_modes, b_modes = a.modes, b.modes
             for obj in set(a_modes) | set(b_modes):
@@ -2706,20 +2706,23 @@ def _join_all(states: list[State]) -> State:
 
 def _join_into(a: State, b: State) -> None:
     # Both states usually descend from one copy: entries that are the same object need no join.
-    a_vars = a.vars
-    for key, value in b.vars.items():
-        mine = a_vars.get(key)
-        if mine is None:
-            a_vars[key] = value
-        elif mine is not value:
-            a_vars[key] = mine.join(value)
-    a_fields = a.fields
-    for key, objs in b.fields.items():
-        mine = a_fields.get(key)
-        if mine is None:
-            a_fields[key] = objs
-        elif mine is not objs:
-            a_fields[key] = mine | objs
+    # (Equal maps, the common case, are compared in C: most branches assign no variable.)
+    a_vars, b_vars = a.vars, b.vars
+    if a_vars != b_vars:
+        for key, value in b_vars.items():
+            mine = a_vars.get(key)
+            if mine is None:
+                a_vars[key] = value
+            elif mine is not value:
+                a_vars[key] = mine.join(value)
+    a_fields, b_fields = a.fields, b.fields
+    if a_fields != b_fields:
+        for key, objs in b_fields.items():
+            mine = a_fields.get(key)
+            if mine is None:
+                a_fields[key] = objs
+            elif mine is not objs:
+                a_fields[key] = mine | objs
     if a.modes != b.modes:
         _join_modes_into(a, b)
     a.loaded = a.loaded | b.loaded
