@@ -19,6 +19,15 @@ def test_module_import_of_sibling_file(in_root):
     assert [(f.line, f.code) for f in check_paths([path]).findings] == [(56, "EG001")]
 
 
+def test_imports_naming_the_checked_folder_itself_are_found(in_root):
+    # A folder without `__init__.py`, run as `python -m <folder>.run` from its parent, imports its
+    # modules as `<folder>.scoring` and `from <folder> import nets`; checked alone, its own
+    # modules are named from inside it.
+    path = "fixtures/projects/eg001_namespace_package_bug/run.py"
+    assert [(f.line, f.code) for f in check_paths([path]).findings] == [(17, "EG001")]
+    assert check_paths(["fixtures/projects/eg001_namespace_package_ok/run.py"]).findings == []
+
+
 def test_findings_inside_context_files_are_not_reported(in_root):
     # The bug sits in trainer/loops.py; only run.py is checked, so nothing is reported.
     assert check_paths(["fixtures/projects/eg001_helper_crossfile_bug/run.py"]).findings == []

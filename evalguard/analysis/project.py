@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import os
 import sys
 from functools import lru_cache
 
@@ -93,9 +94,13 @@ class ProjectIndex:
     # ------------------------------------------------------------------ modules and imports
 
     def find_module(self, dotted: str, near: ModuleFacts) -> str | None:
-        key = (dotted, near.module_name)
+        key = (dotted, near.path)
         if key not in self._find_module_cache:
-            self._find_module_cache[key] = self._find_module(dotted, near)
+            found = self._find_module(dotted, near)
+            if found is None:
+                inner = _inside_root_package(dotted, near)
+                found = self._find_module(inner, near) if inner else None
+            self._find_module_cache[key] = found
         return self._find_module_cache[key]
 
     def _find_module(self, dotted: str, near: ModuleFacts) -> str | None:
@@ -147,6 +152,11 @@ class ProjectIndex:
         else:
             module = binding.module
             project_module = self.find_module(module, importer) if module else None
+            if project_module is None and binding.name is not None and module == root_package(importer):
+                # `from proj import utils` inside a `proj/` without `__init__.py`: its module.
+                sub = self.find_module(binding.name, importer)
+                if sub is not None:
+                    return Symbol("module", sub)
         if binding.name is None:
             if project_module is not None:
                 return Symbol("module", project_module)
@@ -545,3 +555,22 @@ def is_property(fn: FunctionFacts) -> bool:
         if name is not None and name.rsplit(".", 1)[-1] in ("property", "cached_property"):
             return True
     return False
+
+
+def root_package(facts: ModuleFacts) -> str:
+    """The name of the folder a module's name starts from (its import root): `proj` for
+    `proj/train.py` named `train`."""
+    path = os.path.abspath(facts.path)
+    depth = facts.module_name.count(".") + (os.path.basename(path) == "__init__.py")
+    folder = os.path.dirname(path)
+    for _ in range(depth):
+        folder = os.path.dirname(folder)
+    return os.path.basename(folder)
+
+
+def _inside_root_package(dotted: str, near: ModuleFacts) -> str | None:
+    """`utils.meters` for `proj.utils.meters` imported inside `proj/` when `proj/` has no
+    `__init__.py` (a namespace package, run as `python -m proj.train` from its parent) and
+    `proj/` itself is the import root: its modules are named from inside it."""
+    head, dot, rest = dotted.partition(".")
+    return rest if dot and head == root_package(near) else None

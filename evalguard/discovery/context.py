@@ -75,6 +75,9 @@ def _candidates(binding: ImportBinding, abspath: str, roots: tuple[str, ...], me
     else:
         parts = binding.module.split(".")
         bases = [(os.path.join(root, *parts), root) for root in roots]
+        # `proj.utils` (or `from proj import utils`) inside a `proj/` without `__init__.py` that is
+        # its own import root (run as `python -m proj.train` from the parent): `proj/utils.py`.
+        bases += [(os.path.join(root, *parts[1:]), root) for root in roots if parts[0] == os.path.basename(root)]
     for stem, root in bases:
         yield stem + ".py", root
         yield os.path.join(stem, "__init__.py"), root
