@@ -2178,6 +2178,9 @@ class FunctionAnalysis:
             return Value(sym=args[0].sym, partial=(*args[0].partial, *args[1:]))
         if qualname == "copy.deepcopy" and args:
             return self._deepcopy(node, args[0], state)
+        if qualname in K.COPYING_WRAPPERS and (args or "module" in kwargs):
+            # `AveragedModel(model)` deep-copies the model: a new module, in the mode it had then.
+            return self._deepcopy(node, args[0] if args else kwargs["module"], state, f"{last}()")
         if qualname in K.UNKNOWN_MODE_LOADERS:
             return self._alloc_unknown(node, state)
         if K.is_optimizer_class(qualname):
@@ -2261,7 +2264,7 @@ class FunctionAnalysis:
             state.loaded = state.loaded | {obj}
         return Value(objs=frozenset({obj}))
 
-    def _deepcopy(self, node: ir.Call, source: Value, state: State) -> Value:
+    def _deepcopy(self, node: ir.Call, source: Value, state: State, label: str = "deepcopy()") -> Value:
         obj = self._alloc_id(node)
         infos = [self.info_of(o) for o in sorted(source.objs)]
         known = [i for i in infos if i is not None]
@@ -2271,7 +2274,7 @@ class FunctionAnalysis:
             modules = {i.is_module for i in known}
             is_module = True if True in modules else (None if None in modules else False)
             copied = ObjInfo(
-                label="deepcopy()",
+                label=label,
                 is_module=is_module,
                 sensitive=any(i.sensitive for i in known),
                 weights=any(i.weights for i in known),
@@ -2279,7 +2282,7 @@ class FunctionAnalysis:
                 wrapper=any(i.wrapper for i in known),
             )
         else:
-            copied = ObjInfo(label="deepcopy()", is_module=None, sensitive=True)
+            copied = ObjInfo(label=label, is_module=None, sensitive=True)
         self.ctx.set_alloc(obj, copied, self.key)
         if source.objs:
             state.modes[obj] = self.mode_of_all(state, source.objs)
@@ -2287,7 +2290,7 @@ class FunctionAnalysis:
                 # A copy of a model is kept for its weights (EMA, best-so-far snapshot, teacher).
                 state.loaded = state.loaded | {obj}
         else:
-            state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, "deepcopy()"))
+            state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, label))
         return Value(objs=frozenset({obj}))
 
     def _alloc_unknown(self, node: ir.Call, state: State) -> Value:

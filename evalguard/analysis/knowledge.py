@@ -171,6 +171,9 @@ MODE_SHARING_WRAPPERS = frozenset(
     }
 )
 
+# Constructors that deep-copy the module they are given (a separate module in the mode it had).
+COPYING_WRAPPERS = frozenset({"torch.optim.swa_utils.AveragedModel"})
+
 # Training-engine constructors returning a tuple whose first element wraps the model they are
 # given (parameter name, position) and shares its mode: `engine, optimizer, loader, scheduler =
 # deepspeed.initialize(model=model, ...)`; `engine.train()` / `engine.eval()` switch the model.
