@@ -36,8 +36,8 @@ MAX_FACTS = 50_000
 # stop's analysis changes (callbacks stored by constructors, dict-held models, containers of
 # models, DeepSpeed engines, deterministic deep copies: results differ); 12 = objects passed for a
 # parameter are each caller's latest, and whole runs keep their analysis ("state"); 13 = analysis
-# values pickled as (class, fields); 14 = `AveragedModel(m)` is a copy of `m`, and imports that
-# name the import root's own folder resolve (results may differ).
+# values pickled as (class, fields); 14 = `AveragedModel(m)` is a copy of `m`, imports that name
+# the import root's own folder resolve, dict displays keep their literal keys (IR and results).
 SCHEMA = "14"
 _TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"

@@ -1395,3 +1395,36 @@ def test_mutual_recursion_settles_before_the_visit_cap(tmp_path, monkeypatch):
     monkeypatch.setattr(interprocedural, "FunctionAnalysis", Counting)
     assert analyse(tmp_path, RECURSIVE_MAP) == set()
     assert max(visits.values()) < interprocedural.MAX_VISITS // 2, visits
+
+
+DICT_OF_NETS = NET + '''
+def run(batches, x):
+    nets = {"a": Net(), "b": Net()}
+    opt = torch.optim.SGD([p for net in nets.values() for p in net.parameters()], lr=0.1)
+    for net in nets.values():
+        net.train()
+    for xb, yb in batches:
+        loss = F.cross_entropy(nets["a"](xb) + nets["b"](xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    nets["a"].eval()
+    with torch.no_grad():
+        print(nets["a"](x).argmax(1))
+        print(nets["b"](x).argmax(1))  # expect: EG003
+    kept = nets.copy()
+    nets["b"] = restore_frozen()
+    with torch.no_grad():
+        print(nets["b"](x).argmax(1))
+    kept.update(b=restore_frozen())
+    with torch.no_grad():
+        print(kept["b"](x).argmax(1))
+'''
+
+
+def test_dict_display_values_are_known_by_literal_key_until_the_dict_changes(tmp_path):
+    # `nets["a"]` is the model stored under "a" (switched to eval), `nets["b"]` the other one;
+    # once the dict is changed in place (an item assigned, update()), its values are unknown
+    # rather than stale: the old "a", in train mode, is not judged in the replacement's place.
+    text = src(DICT_OF_NETS)
+    assert analyse(tmp_path, text) == expected(text)

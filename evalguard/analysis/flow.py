@@ -74,6 +74,9 @@ class Value:
     partial: tuple["Value", ...] = ()
     # Several project functions this may be (`for cb in [lambda: ..., lambda: ...]: cb()`).
     alts: tuple[Symbol, ...] = ()
+    # A dict display with literal keys, as built here: `elts` are its values, in the keys' order
+    # (`nets["decoder"]` is that value; the dict itself stays opaque to everything else).
+    keys: tuple[str, ...] | None = None
 
     def join(self, other: "Value") -> "Value":
         if self is other or self == other or other == NOTHING:
@@ -594,6 +597,8 @@ class FunctionAnalysis:
             for target in stmt.targets:
                 if isinstance(target, ir.Name):
                     state.vars.pop(self._var_key(target.id), None)
+                elif isinstance(target, ir.Subscript):
+                    self._forget_keys(target.value, state)  # `del nets["decoder"]`
             return state
         if t is ir.DefStmt:
             key = func_key(self.module, stmt.qualname)
@@ -976,8 +981,18 @@ class FunctionAnalysis:
         elif isinstance(target, ir.Subscript):
             self.expr(target.value, state)
             self.expr(target.index, state)
+            self._forget_keys(target.value, state)  # `nets["decoder"] = other`
             if value.taint:
                 self._into_container(target.value, value.taint, state)  # `outputs[k] = model(x)`
+
+    def _forget_keys(self, container: ir.Expr, state: State) -> None:
+        """A local dict display changed in place: its values are no longer known by key."""
+        if type(container) is not ir.Name:
+            return
+        key = self._var_key(container.id)
+        old = state.vars.get(key)
+        if old is not None and old.keys is not None:
+            state.vars[key] = replace(old, elts=None, keys=None)
 
     def _into_container(self, container: ir.Expr, taint: frozenset[str], state: State) -> None:
         """A forward's output stored in a local list or dict (`values.append(value)`): what is
@@ -1250,6 +1265,12 @@ class FunctionAnalysis:
     def _subscript(self, node: ir.Subscript, state: State) -> Value:
         base = self.expr(node.value, state)
         self.expr(node.index, state)
+        if base.keys is not None:
+            # `nets["decoder"]` of a dict display built here: that value; any other key, opaque.
+            index = node.index
+            if type(index) is ir.Const and index.value in base.keys and base.elts is not None:
+                return base.elts[base.keys.index(index.value)]  # type: ignore[arg-type]
+            return Value(taint=base.taint, alts=base.alts)
         if base.elts is not None:
             return self._element_of(base)  # `steps[0](model)`: one of the display's elements
         key = _constant_key(node.index)
@@ -1285,8 +1306,10 @@ class FunctionAnalysis:
         taint = _NO_OBJS
         params_of = _NO_OBJS
         functions: list[Symbol] = []
+        values: list[Value] = []
         for child in node.children:
             v = self.expr(child, state)
+            values.append(v)
             if v.taint:
                 self._mark_used(v)
                 taint = taint | v.taint
@@ -1298,6 +1321,9 @@ class FunctionAnalysis:
                 functions.append(v.sym)  # a dict display of callbacks (a partial's bound arguments would be lost)
         if node.yields:
             self.yield_states.append(state.copy())
+        if node.keys is not None:
+            alts = tuple(sorted(set(functions), key=lambda s: s.target))[:8]
+            return Value(taint=taint, alts=alts, params_of=params_of, elts=tuple(values[1::2]), keys=node.keys)
         if functions:
             return Value(taint=taint, alts=tuple(sorted(set(functions), key=lambda s: s.target))[:8], params_of=params_of)
         if params_of:
@@ -1454,11 +1480,16 @@ class FunctionAnalysis:
             return NOTHING
         if meth in ("parameters", "named_parameters"):
             return Value(params_of=recv.objs)
-        if meth == "values" and recv.objs and not args:
-            return Value(objs=recv.objs)  # `for net in self.nets.values(): net.train()`
-        if meth == "items" and recv.objs and not args:
+        held = _dict_values(recv)
+        if meth == "values" and held and not args:
+            return Value(objs=held)  # `for net in self.nets.values(): net.train()`
+        if meth == "items" and held and not args:
             # `for name, net in self.nets.items()`: (key, model) pairs.
-            return Value(elts=(Value(elts=(NOTHING, Value(objs=recv.objs))),))
+            return Value(elts=(Value(elts=(NOTHING, Value(objs=held))),))
+        if recv.keys is not None and meth == "copy" and not args:
+            return recv  # a shallow copy holds the same values under the same keys
+        if recv.keys is not None and meth not in _DICT_READS:
+            self._forget_keys(node.func.value, state)  # type: ignore[union-attr]  # `nets.update(...)`, `nets.pop(k)`
         if meth in ("modules", "children"):
             # Some submodules: switching them must not change the model's own mode, but a later
             # train() on the model re-enables them (EG009).
@@ -2784,6 +2815,18 @@ def _with_fields(state: State, objs: frozenset[str]) -> frozenset[str]:
                         out.add(v)
                         stack.append(v)
     return frozenset(out)
+
+
+# Methods that read a dict without changing it.
+_DICT_READS = frozenset({"values", "items", "keys", "get", "copy", "__getitem__", "__contains__", "__len__", "__iter__"})
+
+
+def _dict_values(value: Value) -> frozenset[str]:
+    """The objects `.values()` may yield: a held container's own (its elements are paths under
+    it), or the values of a dict display built here."""
+    if value.keys is None or value.elts is None:
+        return value.objs
+    return value.objs.union(*(v.objs for v in value.elts))
 
 
 def _constant_key(index: ir.Expr) -> str | None:

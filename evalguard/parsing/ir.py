@@ -105,6 +105,9 @@ class Other:
     children: tuple["Expr", ...] = ()
     # A `yield` (a `@contextmanager` function's block runs there).
     yields: bool = False
+    # A dict display whose keys are all string literals (`{"encoder": enc, "decoder": dec}`):
+    # the keys in order; `children` holds key, value, key, value, ...
+    keys: tuple[str, ...] | None = None
 
 
 @compact_pickle

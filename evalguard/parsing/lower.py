@@ -315,13 +315,20 @@ class Lowerer(DefinitionCollector):
             return Other(tuple(self._element(e) for e in node.elements))
         if isinstance(node, cst.Dict):
             children: list[Expr] = []
+            keys: list[str] | None = []
             for el in node.elements:
                 if isinstance(el, cst.DictElement):
-                    children.append(self._expr(el.key))
+                    key = self._expr(el.key)
+                    children.append(key)
                     children.append(self._expr(el.value))
+                    if keys is not None and type(key) is Const and type(key.value) is str:
+                        keys.append(key.value)
+                    else:
+                        keys = None
                 else:
                     children.append(self._expr(el.value))
-            return Other(tuple(children))
+                    keys = None  # `**spread`
+            return Other(tuple(children), keys=tuple(keys) if keys else None)
         if isinstance(node, cst.Subscript):
             indexes: list[Expr] = []
             for el in node.slice:

@@ -341,7 +341,8 @@ class AstLowerer(DefinitionCollector):
             if key is not None:
                 children.append(self._expr(key))
             children.append(self._expr(value))
-        return Other(tuple(children))
+        literal = all(type(k) is ast.Constant and type(k.value) is str for k in node.keys)
+        return Other(tuple(children), keys=tuple(k.value for k in node.keys) if literal and node.keys else None)  # type: ignore[union-attr]
 
     def _subscript(self, node: ast.Subscript) -> Expr:
         value = self._expr(node.value)
