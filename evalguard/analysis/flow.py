@@ -1359,6 +1359,13 @@ class FunctionAnalysis:
     def call(self, node: ir.Call, state: State) -> Value:
         func = node.func
         if isinstance(func, ir.Attr):
+            target = self._super_method(func)
+            if target is not None:
+                # `super().set_train_mode()`: the base class's method, on this method's `self`.
+                self.expr(func.value, state)
+                args, kwargs = self.eval_args(node, state)
+                me = self.read_name(self.fn.params[0].name, state)
+                return self.call_project(node, target, args, kwargs, me, state)
             recv = self.expr(func.value, state)
             if recv.sym is not None:
                 sym = self.ctx.index.resolve_dotted(recv.sym, [func.attr])
@@ -1381,6 +1388,26 @@ class FunctionAnalysis:
                 self._event("module-dropout-in-forward", node.loc, built.rsplit(".", 1)[-1])
         return self.call_objects(node, callee, state)
 
+    def _super_method(self, func: ir.Attr) -> str | None:
+        """The project method `super().<name>` calls from this instance method: the first base
+        class (in order) that has one. None when it is not such a call or the method is outside
+        the project (`nn.Module.train`)."""
+        inner = func.value
+        if not (type(inner) is ir.Call and type(inner.func) is ir.Name and inner.func.id == "super"):
+            return None
+        if self.fn.kind != "instance" or not self.fn.params or self.fn.class_qualname is None or inner.args:
+            return None  # (`super(Cls, obj)` names its own receiver)
+        class_key = func_key(self.module, self.fn.class_qualname)
+        index = self.ctx.index
+        if class_key not in index.classes:
+            return None
+        for base in index.class_bases(class_key):
+            if base.kind == "class":
+                target = index.find_method(base.target, func.attr)
+                if target is not None:
+                    return target
+        return None
+
     def eval_args(self, node: ir.Call, state: State) -> tuple[list[Value], dict[str, Value]]:
         args = [self.expr(a, state) for a in node.args]
         kwargs = {k: self.expr(v, state) for k, v in node.kwargs}
@@ -1391,7 +1418,12 @@ class FunctionAnalysis:
     ) -> Value:
         if sym.kind == "function":
             args, kwargs = self.eval_args(node, state)
-            return self.call_project(node, sym.target, [*bound, *args], kwargs, recv, state)
+            args = [*bound, *args]
+            fn = self.ctx.index.functions.get(sym.target)
+            if recv is None and fn is not None and fn.kind == "instance" and args:
+                # `Base.set_train_mode(self)`: a method through its class, the receiver passed first.
+                recv, args = args[0], args[1:]
+            return self.call_project(node, sym.target, args, kwargs, recv, state)
         if sym.kind == "class":
             args, kwargs = self.eval_args(node, state)
             return self.construct_project(node, sym.target, args, kwargs, state)

@@ -403,11 +403,14 @@ def _static_callees(index: ProjectIndex, key: str, memo: dict) -> list[str]:
         head, _, rest = name.partition(".")
         if head == "self" and class_key is not None and rest and "." not in rest:
             target = index.find_method(class_key, rest) if class_key in index.classes else None
-        elif name == "super":
-            # `super().__init__(...)`, `super().forward(x)`: usually the same method one class up.
-            bases = index.class_bases(class_key) if class_key in index.classes else ()
-            base = next((b.target for b in bases if b.kind == "class"), None)
-            target = index.find_method(base, fn.name) if base is not None else None
+        elif name == "super" or (head == "super" and rest and "." not in rest):
+            # `super().validate()`; a bare `super` (older facts) is usually the same method one class
+            # up (`super().__init__(...)`, `super().forward(x)`). The first base that has it, as the
+            # analysis resolves it.
+            bases = index.class_bases(class_key) if class_key is not None and class_key in index.classes else ()
+            wanted = rest if name != "super" else fn.name
+            found = (index.find_method(b.target, wanted) for b in bases if b.kind == "class")
+            target = next((t for t in found if t is not None), None)
         elif f"{key}.{name}" in index.functions:
             target = f"{key}.{name}"  # a function defined in this body
         else:

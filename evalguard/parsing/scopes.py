@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from evalguard.parsing.evidence import body_facts
 from evalguard.parsing.ir import (
+    Attr,
+    Call,
     ClassFacts,
     DefStmt,
     Expr,
@@ -76,6 +78,8 @@ class DefinitionCollector:
 
     def _note_call_name(self, func: Expr) -> None:
         name = dotted_name(func)
+        if name is None and type(func) is Attr and type(func.value) is Call and dotted_name(func.value.func) == "super":
+            name = f"super.{func.attr}"  # `super().validate()`: the base class's method (see the caller graph)
         if name is None:
             return
         if self._class_stack:
