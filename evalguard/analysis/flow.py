@@ -1395,8 +1395,10 @@ class FunctionAnalysis:
         inner = func.value
         if not (type(inner) is ir.Call and type(inner.func) is ir.Name and inner.func.id == "super"):
             return None
-        if self.fn.kind != "instance" or not self.fn.params or self.fn.class_qualname is None or inner.args:
-            return None  # (`super(Cls, obj)` names its own receiver)
+        if self.fn.kind != "instance" or not self.fn.params or self.fn.class_qualname is None:
+            return None
+        if inner.args and not _super_of_own_class(inner, self.fn):
+            return None  # `super(Other, obj)`: another class's view, another receiver
         class_key = func_key(self.module, self.fn.class_qualname)
         index = self.ctx.index
         if class_key not in index.classes:
@@ -1478,7 +1480,9 @@ class FunctionAnalysis:
         )):
             args, kwargs = self.eval_args(node, state)
             # `self.evaluate()` in a base class: any subclass override may run.
-            return self._call_any(node, [target, *self._overrides(recv, meth, target)], args, kwargs, recv, state)
+            overrides = self._overrides(recv, meth, target)
+            targets = overrides if overrides and self._only_overrides_run(meth, overrides) else [target, *overrides]
+            return self._call_any(node, targets, args, kwargs, recv, state)
         if target is None and not is_mode_call:
             passed = self._passed_methods(recv, meth)
             if passed:
@@ -1632,6 +1636,16 @@ class FunctionAnalysis:
         # With several overrides (TrainEpoch/ValidEpoch), joining them would mix one subclass's
         # train() with another's inference; only a single override is followed.
         return out if len(out) == 1 else []
+
+    def _only_overrides_run(self, meth: str, overrides: list[str]) -> bool:
+        """`self.meth()` in an abstract class (one with an `@abstractmethod`) whose every project
+        subclass overrides `meth`: no object ever runs this class's own `meth`."""
+        index = self.ctx.index
+        class_key = func_key(self.module, self.fn.class_qualname)  # type: ignore[arg-type]
+        cls = index.classes.get(class_key)
+        if cls is None or not any(_is_abstract(index.functions.get(func_key(self.module, q))) for _, q in cls.methods):
+            return False
+        return all(index.find_method(sub, meth) in overrides for sub in index.subclasses(class_key))
 
     def _call_any(
         self, node: ir.Call, targets: list[str], args: list[Value], kwargs: dict[str, Value], recv: Value, state: State
@@ -2520,16 +2534,21 @@ class FunctionAnalysis:
         if K.mc_dropout_intent(self.fn) or self.training_only:
             return  # (a branch that runs only in training follows the mode)
         if K.is_functional_dropout(qualname) and last != "batch_norm":
-            training = dict(node.kwargs).get("training")
+            aten = qualname in K.ATEN_DROPOUTS
+            label = f"torch.{last}" if aten else f"F.{last}"
+            training = dict(node.kwargs).get("train" if aten else "training")
+            by_keyword = training is not None
             if training is None and len(node.args) >= 3:
                 training = node.args[2]
             rate = dict(node.kwargs).get("p", node.args[1] if len(node.args) >= 2 else None)
             if rate is not None and (is_zero(rate) or self._zeroed_outside_training(rate)):
                 return
-            if training is None and last in K.DROPOUT_DEFAULT_TRAINING and not node.has_star:
-                self._event("functional-dropout", node.loc, last, "missing")
+            if training is None and not aten and not node.has_star and last in K.DROPOUT_DEFAULT_TRAINING:
+                self._event("functional-dropout", node.loc, label, "missing")
+            elif training is None and not aten and not node.has_star and last in K.DROPOUT_DEFAULT_OFF:
+                self._event("functional-dropout", node.loc, label, "missing-off")
             elif isinstance(training, ir.Const) and training.value is True and not _always_on_intent(self.fn):
-                self._event("functional-dropout", node.loc, last, "true")
+                self._event("functional-dropout", node.loc, label, "true" if by_keyword else "true-arg")
         elif qualname == "torch.nn.functional.scaled_dot_product_attention":
             p = dict(node.kwargs).get("dropout_p")
             if p is None and len(node.args) >= 5:
@@ -2859,6 +2878,18 @@ def _dict_values(value: Value) -> frozenset[str]:
     if value.keys is None or value.elts is None:
         return value.objs
     return value.objs.union(*(v.objs for v in value.elts))
+
+
+def _super_of_own_class(call: ir.Call, fn: ir.FunctionFacts) -> bool:
+    """`super(ThisClass, self)`, the pre-Python-3 spelling of `super()`."""
+    if len(call.args) != 2 or call.kwargs or not all(type(a) is ir.Name for a in call.args):
+        return False
+    cls, me = call.args
+    return cls.id == (fn.class_qualname or "").rpartition(".")[2] and me.id == fn.params[0].name  # type: ignore[union-attr]
+
+
+def _is_abstract(fn: ir.FunctionFacts | None) -> bool:
+    return fn is not None and any((dotted_name(d) or "").endswith("abstractmethod") for d in fn.decorators)
 
 
 def _constant_key(index: ir.Expr) -> str | None:
