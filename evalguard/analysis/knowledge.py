@@ -346,7 +346,12 @@ def is_non_module_class_name(qualname: str) -> bool:
 def is_functional_dropout(qualname: str) -> bool:
     if qualname.startswith("torch.nn.functional."):
         return qualname.rsplit(".", 1)[-1] in SENSITIVE_FUNCTIONAL
-    return False
+    return qualname in ATEN_DROPOUTS
+
+
+# `torch.dropout(input, p, train)` and its siblings: the flag is the third argument, `train`, with
+# no default.
+ATEN_DROPOUTS = frozenset({"torch.dropout", "torch.alpha_dropout", "torch.feature_dropout", "torch.feature_alpha_dropout"})
 
 
 def is_optimizer_class(qualname: str) -> bool:
@@ -375,6 +380,8 @@ DROPOUT_CLASSES = frozenset({"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "
 
 # Functional dropouts whose `training` argument defaults to True (alpha variants default to False).
 DROPOUT_DEFAULT_TRAINING = frozenset({"dropout", "dropout1d", "dropout2d", "dropout3d"})
+# ... and those whose `training` defaults to False: without it they never drop, in training either.
+DROPOUT_DEFAULT_OFF = frozenset({"alpha_dropout", "feature_alpha_dropout"})
 
 # Calls that freeze a model's current behaviour into an artefact.
 EXPORTERS = frozenset(

@@ -20,10 +20,19 @@ CODE = "EG004"
 
 def check(event: Event, ctx: Context) -> str | None:
     if event.kind == "functional-dropout":
-        why = "without `training=`, which defaults to True" if event.detail == "missing" else "with `training=True`"
+        label = event.label if "." in event.label else f"F.{event.label}"  # (older cached events)
+        if event.detail == "missing-off":
+            return (
+                f"`{label}(...)` without `training=`, which defaults to False: this dropout is never "
+                "applied, in training either; pass `training=self.training`"
+            )
+        flag = "train" if label.startswith("torch.") else "training"
+        why = {"missing": "without `training=`, which defaults to True", "true-arg": f"with `{flag}` set to True"}.get(
+            event.detail, f"with `{flag}=True`"
+        )
         return (
-            f"`F.{event.label}(...)` {why}: dropout stays active after `model.eval()`, so evaluation is "
-            "random; pass `training=self.training`"
+            f"`{label}(...)` {why}: dropout stays active after `model.eval()`, so evaluation is "
+            f"random; pass `{flag}=self.training`"
         )
     if event.kind == "module-dropout-in-forward":
         return (
@@ -43,6 +52,9 @@ def fix(event: Event) -> FixSpec | None:
     if event.kind != "functional-dropout":
         return None
     loc = event.loc
-    if event.detail == "missing":
+    if event.detail in ("missing", "missing-off"):
         return AddKeyword(loc.end_line, loc.end_col, "training=self.training")
-    return ReplaceInCall(loc.line, loc.col, loc.end_line, loc.end_col, r"training\s*=\s*True\b", "training=self.training")
+    if event.detail != "true":
+        return None  # a positional `True`: rewriting it is left to the author
+    flag = "train" if event.label.startswith("torch.") else "training"
+    return ReplaceInCall(loc.line, loc.col, loc.end_line, loc.end_col, rf"\b{flag}\s*=\s*True\b", f"{flag}=self.training")
