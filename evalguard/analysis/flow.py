@@ -2548,6 +2548,10 @@ class FunctionAnalysis:
             elif training is None and not aten and not node.has_star and last in K.DROPOUT_DEFAULT_OFF:
                 self._event("functional-dropout", node.loc, label, "missing-off")
             elif isinstance(training, ir.Const) and training.value is True and not _always_on_intent(self.fn):
+                if type(rate) is ir.Name and any(p.name == rate.id for p in self.fn.params):
+                    # `torch.dropout(w, dropout_p, train=True)` in a re-implementation of attention:
+                    # the caller chooses the rate, as for scaled_dot_product_attention's dropout_p.
+                    return
                 self._event("functional-dropout", node.loc, label, "true" if by_keyword else "true-arg")
         elif qualname == "torch.nn.functional.scaled_dot_product_attention":
             p = dict(node.kwargs).get("dropout_p")
