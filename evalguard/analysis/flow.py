@@ -465,6 +465,8 @@ class FunctionAnalysis:
             state.modes[model] = M.only(M.TRAIN, self._origin(self.fn.loc, "the trainer's training step"))
             state.optimized = state.optimized | {model}
         end = self.block(self.fn.body, state)
+        if self.is_module_body and end is not None:
+            self._serve_requests(end)
         exits = [s for s in (end, *self.return_states) if s is not None]
         exit_state = _join_all(exits) if exits else State()
         if end is not None:
@@ -483,6 +485,16 @@ class FunctionAnalysis:
             self._drop_dead_end_backwards()
         self._note_fed_training()
         return FunctionResult(self._summary(exit_state), self._finish_forwards(), list(self.events.values()))
+
+    def _serve_requests(self, state: State) -> None:
+        """The module's web request handlers run after its body, on the globals it left: a model
+        built at import time and used by `@app.post("/predict")` is judged in the mode the module
+        leaves it in. Their arguments come from requests (unknown)."""
+        index = self.ctx.index
+        for key in index.route_handlers(self.module):
+            fn = index.functions[key]
+            call = ir.Call(func=ir.Name(fn.name), args=(), kwargs=(), loc=fn.loc)
+            self.call_project(call, key, [], {}, None, state)
 
     def _inspects_gradients(self) -> bool:
         """A backward() whose gradients are read and never applied: no optimizer step here or in

@@ -422,6 +422,8 @@ def _static_callees(index: ProjectIndex, key: str, memo: dict) -> list[str]:
                 target = sym.target if sym is not None and sym.kind == "function" else None
         if target is not None and target != key and target in index.functions:
             out.append(target)
+    if fn.kind == "module":
+        out.extend(index.route_handlers(facts.module_name))  # called once the module has run
     return out
 
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from evalguard.parsing.ir import FunctionFacts
+from evalguard.parsing import ir
+from evalguard.parsing.ir import FunctionFacts
 
 # torch.nn classes whose behaviour depends on train/eval.
 SENSITIVE_TORCH_NN = frozenset(
@@ -410,4 +409,19 @@ def mc_dropout_intent(fn: FunctionFacts) -> bool:
     names = qualified.lower()
     return any(word in names for word in ("mcdropout", "mc_dropout", "montecarlo", "monte_carlo", "mcd")) or (
         "mc" in re.split(r"[._]|(?<=[a-z])(?=[A-Z])", names)
+    )
+
+
+# Decorators that register a web request handler on an app or router (FastAPI, Flask, Starlette,
+# Sanic, Litestar spellings): `@app.post("/predict")`, `@router.get(...)`, `@bp.route(...)`.
+ROUTE_DECORATORS = frozenset({"get", "post", "put", "patch", "delete", "route", "api_route", "websocket"})
+
+
+def is_route_decorator(dec: object) -> bool:
+    return (
+        type(dec) is ir.Call
+        and type(dec.func) is ir.Attr
+        and dec.func.attr in ROUTE_DECORATORS
+        and type(dec.func.value) is ir.Name
+        and bool(dec.args or dec.kwargs)
     )

@@ -90,6 +90,7 @@ class ProjectIndex:
         self._subclass_cache: dict[str, list[str]] = {}
         self._method_names: frozenset[str] | None = None
         self._property_names: frozenset[str] | None = None
+        self._route_handlers: dict[str, list[str]] | None = None
 
     # ------------------------------------------------------------------ modules and imports
 
@@ -355,6 +356,18 @@ class ProjectIndex:
                 fn.name for fn in self.functions.values() if fn.class_qualname is not None and is_property(fn)
             )
         return self._property_names
+
+    def route_handlers(self, module_name: str) -> list[str]:
+        """A module's web request handlers (`@app.post("/predict")`, `@router.get(...)`,
+        `@bp.route(...)`): the framework calls them after the module has run, so they see the
+        module's globals as its body leaves them."""
+        if self._route_handlers is None:
+            found: dict[str, list[str]] = {}
+            for key, fn in sorted(self.functions.items()):
+                if fn.kind == "function" and fn.parent is None and any(K.is_route_decorator(d) for d in fn.decorators):
+                    found.setdefault(self.function_module[key].module_name, []).append(key)
+            self._route_handlers = found
+        return self._route_handlers.get(module_name, [])
 
     def find_method(self, class_key: str, name: str) -> str | None:
         key = (class_key, name)
