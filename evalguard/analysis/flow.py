@@ -1333,11 +1333,11 @@ class FunctionAnalysis:
                 functions.append(v.sym)  # a dict display of callbacks (a partial's bound arguments would be lost)
         if node.yields:
             self.yield_states.append(state.copy())
+        alts = tuple(sorted(set(functions), key=lambda s: s.target))[:8]
         if node.keys is not None:
-            alts = tuple(sorted(set(functions), key=lambda s: s.target))[:8]
             return Value(taint=taint, alts=alts, params_of=params_of, elts=tuple(values[1::2]), keys=node.keys)
         if functions:
-            return Value(taint=taint, alts=tuple(sorted(set(functions), key=lambda s: s.target))[:8], params_of=params_of)
+            return Value(taint=taint, alts=alts, params_of=params_of)
         if params_of:
             return Value(taint=taint, params_of=params_of)
         return Value(taint=taint) if taint else NOTHING
@@ -1416,10 +1416,11 @@ class FunctionAnalysis:
         if class_key not in index.classes:
             return None
         for base in index.class_bases(class_key):
-            if base.kind == "class":
-                target = index.find_method(base.target, func.attr)
-                if target is not None:
-                    return target
+            if base.kind != "class":
+                return None  # an outside class comes first: it may define the method itself
+            target = index.find_method(base.target, func.attr)
+            if target is not None:
+                return target
         return None
 
     def eval_args(self, node: ir.Call, state: State) -> tuple[list[Value], dict[str, Value]]:
@@ -2885,7 +2886,7 @@ def _with_fields(state: State, objs: frozenset[str]) -> frozenset[str]:
 
 
 # Methods that read a dict without changing it.
-_DICT_READS = frozenset({"values", "items", "keys", "get", "copy", "__getitem__", "__contains__", "__len__", "__iter__"})
+_DICT_READS = frozenset({"values", "items", "keys", "get", "copy"})
 
 
 def _dict_values(value: Value) -> frozenset[str]:

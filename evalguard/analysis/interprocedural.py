@@ -405,8 +405,8 @@ def _static_callees(index: ProjectIndex, key: str, memo: dict) -> list[str]:
             target = index.find_method(class_key, rest) if class_key in index.classes else None
         elif name == "super" or (head == "super" and rest and "." not in rest):
             # `super().validate()`; a bare `super` (older facts) is usually the same method one class
-            # up (`super().__init__(...)`, `super().forward(x)`). The first base that has it, as the
-            # analysis resolves it.
+            # up (`super().__init__(...)`, `super().forward(x)`). The first project base that has
+            # it (the analysis follows no more than this; an edge too many only costs time).
             bases = index.class_bases(class_key) if class_key is not None and class_key in index.classes else ()
             wanted = rest if name != "super" else fn.name
             found = (index.find_method(b.target, wanted) for b in bases if b.kind == "class")
