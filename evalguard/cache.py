@@ -40,8 +40,9 @@ MAX_FACTS = 50_000
 # the import root's own folder resolve, dict displays keep their literal keys (IR and results);
 # 15 = `super().name()` recorded as a called name and followed (facts and results); 16 = abstract
 # classes' own hooks, tensor-level and alpha dropouts (results); 17 = web request handlers run
-# after their module's body (results).
-SCHEMA = "17"
+# after their module's body (results); 18 = `getattr(x, "name")(...)` is a call of `x.name` (facts
+# and results).
+SCHEMA = "18"
 _TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by evalguard.\n"

@@ -1385,6 +1385,9 @@ class FunctionAnalysis:
                     return self.call_objects(node, self._entry_var(sym.target, state), state)
                 return self.call_symbol(node, sym, state, None)
             return self.method_call(node, func.attr, recv, state)
+        named = self._getattr_call(node, state)
+        if named is not None:
+            return named
         callee = self.expr(func, state)
         if callee.sym is not None:
             return self.call_symbol(node, callee.sym, state, None, callee.partial)
@@ -1399,6 +1402,25 @@ class FunctionAnalysis:
                 # `nn.Dropout(p)(x)`: a fresh module, in train mode whatever the model's mode.
                 self._event("module-dropout-in-forward", node.loc, built.rsplit(".", 1)[-1])
         return self.call_objects(node, callee, state)
+
+    def _getattr_call(self, node: ir.Call, state: State) -> Value | None:
+        """`getattr(model, "eval")()` is `model.eval()`; `getattr(model, "train" if t else "eval")()`
+        switches the model to a mode chosen at run time (unknown), and neither is a forward. None
+        when the call is not of that shape."""
+        inner = node.func
+        if not (type(inner) is ir.Call and type(inner.func) is ir.Name and inner.func.id == "getattr"):
+            return None
+        if len(inner.args) < 2 or inner.has_star or self.read_name("getattr", state).sym != Symbol("builtin", "getattr"):
+            return None
+        obj, name = inner.args[0], inner.args[1]
+        if type(name) is ir.Const and type(name.value) is str and name.value.isidentifier():
+            return self.call(replace(node, func=ir.Attr(obj, name.value)), state)
+        recv = self.expr(obj, state)
+        self.expr(name, state)
+        args, kwargs = self.eval_args(node, state)
+        if any(type(e) is ir.Const and e.value in ("train", "eval") for e in ir.walk_expr(name)):
+            self._make_unknown(recv.objs, state, node, "`getattr(...)()`")
+        return self._opaque_result(args, kwargs)
 
     def _super_method(self, func: ir.Attr) -> str | None:
         """The project method `super().<name>` calls from this instance method: the first base

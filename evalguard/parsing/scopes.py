@@ -14,6 +14,7 @@ from evalguard.parsing.ir import (
     Attr,
     Call,
     ClassFacts,
+    Const,
     DefStmt,
     Expr,
     FunctionFacts,
@@ -80,6 +81,11 @@ class DefinitionCollector:
         name = dotted_name(func)
         if name is None and type(func) is Attr and type(func.value) is Call and dotted_name(func.value.func) == "super":
             name = f"super.{func.attr}"  # `super().validate()`: the base class's method (see the caller graph)
+        if name is None and type(func) is Call and dotted_name(func.func) == "getattr" and len(func.args) >= 2:
+            # `getattr(hook, "after_epoch")(self)` calls `hook.after_epoch` (as the analysis reads it)
+            obj, attr = dotted_name(func.args[0]), func.args[1]
+            if obj and type(attr) is Const and type(attr.value) is str and attr.value.isidentifier():
+                name = f"{obj}.{attr.value}"
         if name is None:
             return
         if self._class_stack:
