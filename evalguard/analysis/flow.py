@@ -1412,9 +1412,10 @@ class FunctionAnalysis:
             return None
         if len(inner.args) < 2 or inner.has_star or self.read_name("getattr", state).sym != Symbol("builtin", "getattr"):
             return None
+        literal = ir.literal_getattr(inner)
+        if literal is not None:
+            return self.call(replace(node, func=ir.Attr(*literal)), state)
         obj, name = inner.args[0], inner.args[1]
-        if type(name) is ir.Const and type(name.value) is str and name.value.isidentifier():
-            return self.call(replace(node, func=ir.Attr(obj, name.value)), state)
         recv = self.expr(obj, state)
         self.expr(name, state)
         args, kwargs = self.eval_args(node, state)
@@ -1423,27 +1424,15 @@ class FunctionAnalysis:
         return self._opaque_result(args, kwargs)
 
     def _super_method(self, func: ir.Attr) -> str | None:
-        """The project method `super().<name>` calls from this instance method: the first base
-        class (in order) that has one. None when it is not such a call or the method is outside
-        the project (`nn.Module.train`)."""
+        """The project method `super().<name>` calls from this instance method (None when it is
+        not such a call, or not one evalguard can resolve)."""
+        name = ir.super_attr(func)
+        if name is None or self.fn.kind != "instance" or not self.fn.params or self.fn.class_qualname is None:
+            return None
         inner = func.value
-        if not (type(inner) is ir.Call and type(inner.func) is ir.Name and inner.func.id == "super"):
-            return None
-        if self.fn.kind != "instance" or not self.fn.params or self.fn.class_qualname is None:
-            return None
-        if inner.args and not _super_of_own_class(inner, self.fn):
+        if inner.args and not _super_of_own_class(inner, self.fn):  # type: ignore[union-attr]
             return None  # `super(Other, obj)`: another class's view, another receiver
-        class_key = func_key(self.module, self.fn.class_qualname)
-        index = self.ctx.index
-        if class_key not in index.classes:
-            return None
-        for base in index.class_bases(class_key):
-            if base.kind != "class":
-                return None  # an outside class comes first: it may define the method itself
-            target = index.find_method(base.target, func.attr)
-            if target is not None:
-                return target
-        return None
+        return self.ctx.index.super_method(func_key(self.module, self.fn.class_qualname), name)
 
     def eval_args(self, node: ir.Call, state: State) -> tuple[list[Value], dict[str, Value]]:
         args = [self.expr(a, state) for a in node.args]
@@ -2829,24 +2818,8 @@ def _join_all(states: list[State]) -> State:
 
 
 def _join_into(a: State, b: State) -> None:
-    # Both states usually descend from one copy: entries that are the same object need no join.
-    # (Equal maps, the common case, are compared in C: most branches assign no variable.)
-    a_vars, b_vars = a.vars, b.vars
-    if a_vars != b_vars:
-        for key, value in b_vars.items():
-            mine = a_vars.get(key)
-            if mine is None:
-                a_vars[key] = value
-            elif mine is not value:
-                a_vars[key] = mine.join(value)
-    a_fields, b_fields = a.fields, b.fields
-    if a_fields != b_fields:
-        for key, objs in b_fields.items():
-            mine = a_fields.get(key)
-            if mine is None:
-                a_fields[key] = objs
-            elif mine is not objs:
-                a_fields[key] = mine | objs
+    _merge_into(a.vars, b.vars, Value.join)
+    _merge_into(a.fields, b.fields, frozenset.union)
     if a.modes != b.modes:
         _join_modes_into(a, b)
     a.loaded = a.loaded | b.loaded
@@ -2855,6 +2828,20 @@ def _join_into(a: State, b: State) -> None:
     a.unfrozen = a.unfrozen | b.unfrozen
     if a.conds is not b.conds:
         a.conds = {k: v for k, v in a.conds.items() if b.conds.get(k) == v} if a.conds and b.conds else _NO_CONDS
+
+
+def _merge_into(mine: dict, theirs: dict, join: Callable) -> None:
+    """Join `theirs` into `mine` entry by entry. Both usually descend from one copy: entries that
+    are the same object need no join, and equal maps (most branches assign nothing) are compared
+    in C first."""
+    if mine == theirs:
+        return
+    for key, value in theirs.items():
+        old = mine.get(key)
+        if old is None:
+            mine[key] = value
+        elif old is not value:
+            mine[key] = join(old, value)
 
 
 def _join_modes_into(a: State, b: State) -> None:

@@ -404,13 +404,10 @@ def _static_callees(index: ProjectIndex, key: str, memo: dict) -> list[str]:
         if head == "self" and class_key is not None and rest and "." not in rest:
             target = index.find_method(class_key, rest) if class_key in index.classes else None
         elif name == "super" or (head == "super" and rest and "." not in rest):
-            # `super().validate()`; a bare `super` (older facts) is usually the same method one class
-            # up (`super().__init__(...)`, `super().forward(x)`). The first project base that has
-            # it (the analysis follows no more than this; an edge too many only costs time).
-            bases = index.class_bases(class_key) if class_key is not None and class_key in index.classes else ()
+            # `super().validate()`, as the analysis resolves it; a bare `super` is usually the same
+            # method one class up (`super().__init__(...)`, `super().forward(x)`).
             wanted = rest if name != "super" else fn.name
-            found = (index.find_method(b.target, wanted) for b in bases if b.kind == "class")
-            target = next((t for t in found if t is not None), None)
+            target = index.super_method(class_key, wanted) if class_key is not None else None
         elif f"{key}.{name}" in index.functions:
             target = f"{key}.{name}"  # a function defined in this body
         else:

@@ -342,15 +342,15 @@ def is_non_module_class_name(qualname: str) -> bool:
     return qualname.rsplit(".", 1)[-1].endswith(_NON_MODULE_SUFFIXES)
 
 
+# `torch.dropout(input, p, train)` and its siblings: the flag is the third argument, `train`, with
+# no default.
+ATEN_DROPOUTS = frozenset({"torch.dropout", "torch.alpha_dropout", "torch.feature_dropout", "torch.feature_alpha_dropout"})
+
+
 def is_functional_dropout(qualname: str) -> bool:
     if qualname.startswith("torch.nn.functional."):
         return qualname.rsplit(".", 1)[-1] in SENSITIVE_FUNCTIONAL
     return qualname in ATEN_DROPOUTS
-
-
-# `torch.dropout(input, p, train)` and its siblings: the flag is the third argument, `train`, with
-# no default.
-ATEN_DROPOUTS = frozenset({"torch.dropout", "torch.alpha_dropout", "torch.feature_dropout", "torch.feature_alpha_dropout"})
 
 
 def is_optimizer_class(qualname: str) -> bool:

@@ -357,6 +357,20 @@ class ProjectIndex:
             )
         return self._property_names
 
+    def super_method(self, class_key: str, name: str) -> str | None:
+        """The project method `super().<name>` runs in a method of `class_key`: the first base (in
+        order) that has it. None when it is outside the project, or an outside base listed
+        first may define it itself."""
+        if class_key not in self.classes:
+            return None
+        for base in self.class_bases(class_key):
+            if base.kind != "class":
+                return None
+            target = self.find_method(base.target, name)
+            if target is not None:
+                return target
+        return None
+
     def route_handlers(self, module_name: str) -> list[str]:
         """A module's web request handlers (`@app.post("/predict")`, `@router.get(...)`,
         `@bp.route(...)`): the framework calls them after the module has run, so they see the

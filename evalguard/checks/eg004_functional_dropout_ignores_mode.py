@@ -20,7 +20,7 @@ CODE = "EG004"
 
 def check(event: Event, ctx: Context) -> str | None:
     if event.kind == "functional-dropout":
-        label = event.label if "." in event.label else f"F.{event.label}"  # (older cached events)
+        label = event.label
         if event.detail == "missing-off":
             return (
                 f"`{label}(...)` without `training=`, which defaults to False: this dropout is never "

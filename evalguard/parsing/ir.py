@@ -333,6 +333,22 @@ class ModuleFacts:
         return self.path.endswith("__init__.py")
 
 
+def super_attr(expr: Expr) -> str | None:
+    """`name` for `super().name` / `super(Cls, self).name`; None otherwise."""
+    if type(expr) is Attr and type(expr.value) is Call and dotted_name(expr.value.func) == "super":
+        return expr.attr
+    return None
+
+
+def literal_getattr(expr: Expr) -> tuple[Expr, str] | None:
+    """(object, name) for `getattr(obj, "name")` with a literal identifier; None otherwise."""
+    if type(expr) is Call and dotted_name(expr.func) == "getattr" and len(expr.args) >= 2 and not expr.has_star:
+        name = expr.args[1]
+        if type(name) is Const and type(name.value) is str and name.value.isidentifier():
+            return expr.args[0], name.value
+    return None
+
+
 def dotted_name(expr: Expr) -> str | None:
     """`a.b.c` for Name/Attr chains, else None."""
     parts: list[str] = []

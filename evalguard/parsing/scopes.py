@@ -11,10 +11,7 @@ from dataclasses import dataclass, field
 
 from evalguard.parsing.evidence import body_facts
 from evalguard.parsing.ir import (
-    Attr,
-    Call,
     ClassFacts,
-    Const,
     DefStmt,
     Expr,
     FunctionFacts,
@@ -28,6 +25,8 @@ from evalguard.parsing.ir import (
     Starred,
     Stmt,
     dotted_name,
+    literal_getattr,
+    super_attr,
 )
 
 MODULE_QUALNAME = "<module>"
@@ -79,13 +78,12 @@ class DefinitionCollector:
 
     def _note_call_name(self, func: Expr) -> None:
         name = dotted_name(func)
-        if name is None and type(func) is Attr and type(func.value) is Call and dotted_name(func.value.func) == "super":
-            name = f"super.{func.attr}"  # `super().validate()`: the base class's method (see the caller graph)
-        if name is None and type(func) is Call and dotted_name(func.func) == "getattr" and len(func.args) >= 2:
-            # `getattr(hook, "after_epoch")(self)` calls `hook.after_epoch` (as the analysis reads it)
-            obj, attr = dotted_name(func.args[0]), func.args[1]
-            if obj and type(attr) is Const and type(attr.value) is str and attr.value.isidentifier():
-                name = f"{obj}.{attr.value}"
+        if name is None and (method := super_attr(func)) is not None:
+            name = f"super.{method}"  # `super().validate()`: the base class's method (see the caller graph)
+        if name is None and (found := literal_getattr(func)) is not None:
+            # `getattr(hook, "after_epoch")(self)` calls `hook.after_epoch`, as the analysis reads it
+            obj = dotted_name(found[0])
+            name = f"{obj}.{found[1]}" if obj else None
         if name is None:
             return
         if self._class_stack:
