@@ -51,6 +51,41 @@ MAX_PASSED_OBJECTS = 64
 UNKNOWN_OBJ = "U:lost"
 
 
+# A child id standing for "whatever the caller froze inside this entry reference" (see
+# `_note_unfreezing`): `E:model` + this.
+_CALLER_FROZEN = ".<frozen by a caller>"
+_NO_FREEZE = Origin("", 0, 0, "")
+
+
+def _instance_children(state: State, obj: str, own: set[str]) -> list[tuple[str, bool]]:
+    """The objects inside `obj` that have a mode of their own, each with whether it is shared: a
+    sub-object reached by path belongs to this instance, and so does one this function built
+    (`own`); one bound to a field elsewhere (and what is inside it) stands for that field in every
+    instance of the holder's class."""
+    prefix = obj + "."
+    out = [(k, False) for k in state.modes if k.startswith(prefix)]
+    if not state.fields:
+        return out
+    seen = {obj}
+    holders = [obj]
+    while holders:
+        holder = holders.pop()
+        inside = holder + "."
+        for (h, _attr), vals in state.fields.items():
+            if h != holder and not h.startswith(inside):
+                continue
+            for v in vals:
+                if v in seen:
+                    continue
+                seen.add(v)
+                holders.append(v)
+                shared = root_of(v) not in own
+                out.append((v, shared))
+                below = v + "."
+                out.extend((k, shared) for k in state.modes if k.startswith(below))
+    return out
+
+
 def _capped(objs: frozenset[str]) -> frozenset[str]:
     if len(objs) <= MAX_OBJECTS:
         return objs
@@ -389,6 +424,14 @@ class FunctionAnalysis:
         self.no_grad_line = 0
         # Objects this function switches to train() somewhere: models being trained, not frozen.
         self.trained_explicitly: set[str] = set()
+        # Submodules frozen by a call here (`Tuner(model)` whose constructor runs
+        # `self.model.backbone.eval()`): (object, its eval origin) -> the objects on the path the
+        # call froze it through. Field objects stand for every instance of their class: this says
+        # which instance the freeze reached (see `_note_unfreezing`).
+        self.call_freezes: dict[tuple[str, Origin], frozenset[str]] = {}
+        self.own_allocs: set[str] = set()  # objects built by this function's own calls
+        # `model.train()` then a training step on entry references (see `Summary.unfreezes`).
+        self.unfreeze_reqs: set[tuple[str, Loc, str, str, tuple[tuple[str, str, int], ...]]] = set()
         self.events: dict[tuple[str, Loc], Event] = {}
         self.current_loc: Loc = self.fn.loc
         # torch.jit.script/trace results: object -> (location of the call, the mode is baked in:
@@ -856,15 +899,18 @@ class FunctionAnalysis:
             for elt in iterable.elts:
                 out = out.join(elt)
             return out
-        # Iterating a container of models (`for m in models`) yields those models.
-        return Value(objs=iterable.objs if iterable.sym is None else frozenset(), taint=iterable.taint)
+        # Iterating a container of models (`for m in models`) yields those models; parameters
+        # yield parameters.
+        return Value(
+            objs=iterable.objs if iterable.sym is None else frozenset(), taint=iterable.taint, params_of=iterable.params_of
+        )
 
     def with_stmt(self, stmt: ir.With, state: State) -> State | None:
         outer = self.no_grad
         restores: list[tuple[str, ModeVal]] = []
         exits_before = len(self.with_exits)
         for ctx_expr, target in stmt.items:
-            mode_ctx = self._mode_context(ctx_expr)
+            mode_ctx = self._mode_context(ctx_expr, state)
             if mode_ctx is not None:
                 # `with eval_mode(model):` switches for the block and restores afterwards.
                 assert isinstance(ctx_expr, ir.Call)
@@ -904,16 +950,41 @@ class FunctionAnalysis:
                 self._apply_effects(effects, end, pre, resolve, callee, node)
         return end
 
-    def _mode_context(self, expr: ir.Expr) -> str | None:
+    def _mode_context(self, expr: ir.Expr, state: State) -> str | None:
         """`eval_mode(model)` / `train_mode(model)` style context managers (evalguard's own,
-        MONAI's, most projects'): the mode they hold for the block, by name."""
+        MONAI's, most projects'): the mode they hold for the block, by name -- unless the project
+        defines it and its summary says what it does where it yields (one that forgets to
+        restore is a bug)."""
         if not isinstance(expr, ir.Call) or not expr.args:
             return None
         name = (dotted_name(expr.func) or "").rsplit(".", 1)[-1].lower()
+        key = self._project_function(expr.func, state) if name else None
+        if key is not None:
+            if self.on_call is not None:
+                self.on_call(key)  # (its summary decides: analyse this again when it changes)
+            entered = self.ctx.summary(key).enter_effects
+            # (Effects on `*models` cannot be bound to the arguments: the name says more then.)
+            packed = {p.name for p in self.ctx.index.functions[key].params if p.kind in ("star", "dstar")}
+            if entered and not any(path.partition(".")[0] in packed for path, _ in entered):
+                return None
         if name in ("eval_mode", "evaluating", "evaluation_mode", "eval_context"):
             return M.EVAL
         if name in ("train_mode", "training_mode", "train_context"):
             return M.TRAIN
+        return None
+
+    def _project_function(self, func: ir.Expr, state: State) -> str | None:
+        """The key of this callee (a name or dotted path) when it is a function of the checked
+        project."""
+        if type(func) is ir.Name:
+            sym = self.read_name(func.id, state).sym
+        elif type(func) is ir.Attr and (base := dotted_name(func.value)) is not None:
+            head = self.read_name(base.split(".")[0], state).sym
+            sym = self.ctx.index.resolve_dotted(head, [*base.split(".")[1:], func.attr]) if head is not None else None
+        else:
+            return None
+        if sym is not None and sym.kind == "function" and sym.target in self.ctx.index.functions:
+            return sym.target
         return None
 
     def try_stmt(self, stmt: ir.Try, state: State) -> State | None:
@@ -986,7 +1057,7 @@ class FunctionAnalysis:
                 if elements is not None and not starred and len(elements) == len(target.elts):
                     part = elements[i]
                 else:
-                    part = Value(taint=value.taint)
+                    part = Value(taint=value.taint, params_of=value.params_of)
                 self.assign(elt, part, state, None)
         elif isinstance(target, ir.Starred):
             self.assign(target.value, Value(taint=value.taint), state, None)
@@ -1154,25 +1225,34 @@ class FunctionAnalysis:
         """`model.train()` while a submodule was frozen with its own eval(): it is trained again
         unless frozen anew before the next training step (checked there). `path`: the file of a
         train() that ran inside a callee (`train_one_epoch(model)` starting with `model.train()`),
-        reported there; "" for one in this function."""
-        found = set()
-        for obj in recv.objs:
-            class_key = self._class_of(obj)
-            if class_key is not None and self.ctx.index.find_method(class_key, "train") is not None:
-                continue  # the class's own train() may re-freeze
-            prefix = obj + "."
-            # Sub-objects reached by path belong to this instance; objects bound to fields are
-            # per allocation site (shared by every instance of a class), so for those the freeze
-            # must have gone through this reference (`model.backbone.eval()`).
-            children = [(k, False) for k in state.modes if k.startswith(prefix)]
-            if not path:
-                # (Through a call, the label is the callee's own name for the model, which says
-                # nothing about how this function reached a field's object: paths only.)
-                for (holder, _attr), vals in state.fields.items():
-                    if holder == obj or holder.startswith(prefix):
-                        children.extend((v, True) for v in vals)
+        reported there; "" for one in this function. On an entry reference (a parameter,
+        `self.model`), what the caller froze is not known here: a placeholder child stands for
+        it, and a training step turns it into a summary entry for the callers (`unfreezes`)."""
+        if not path:
+            for obj in recv.objs:
+                if obj.startswith("E:") and not self._trains_itself(obj):
+                    state.unfrozen = state.unfrozen | {(obj + _CALLER_FROZEN, loc, _NO_FREEZE, label, "")}
+        found = self._unfrozen_by(state, recv.objs, loc, label, path)
+        if found:
+            state.unfrozen = state.unfrozen | found
+
+    def _trains_itself(self, obj: str) -> bool:
+        """Its class has its own train(), which may re-freeze what it should."""
+        class_key = self._class_of(obj)
+        return class_key is not None and self.ctx.index.find_method(class_key, "train") is not None
+
+    def _unfrozen_by(
+        self, state: State, objs: frozenset[str], loc: Loc, label: str, path: str
+    ) -> set[tuple[str, Loc, Origin, str, str]]:
+        """The submodules of `objs` frozen on their own that a train() of them at `loc` re-enables."""
+        found: set[tuple[str, Loc, Origin, str, str]] = set()
+        if not any(m.eval is not None and m.eval.explicit for m in state.modes.values()):
+            return found
+        for obj in objs:
+            if self._trains_itself(obj):
+                continue
             parent_mode = self.mode_of(state, obj)
-            for child, shared in children:
+            for child, shared in _instance_children(state, obj, self.own_allocs):
                 mode = state.modes.get(child)
                 # Frozen on its own: in eval by an explicit switch that is not the parent's.
                 if (
@@ -1180,12 +1260,83 @@ class FunctionAnalysis:
                     and mode.eval is not None
                     and mode.eval.explicit
                     and mode.eval != parent_mode.eval
-                    and (not shared or mode.eval.what.startswith(label + "."))
+                    and child != f"N:{mode.eval.path}:{mode.eval.line}:{mode.eval.col}"  # built in eval
+                    and (not shared or self._froze_this_instance(obj, child, mode.eval, label, path))
                     and not self._refrozen_later_in_loop(mode.eval)
                 ):
                     found.add((child, loc, mode.eval, label, path))
-        if found:
-            state.unfrozen = state.unfrozen | found
+        return found
+
+    def _apply_unfreezes(self, summary: Summary, callee: str, node: ir.Call, pre: State, resolve) -> None:
+        """A callee that runs `model.train()` and then trains (`train_one_epoch(model)`): what this
+        function froze inside the model it passed is trained again (reported at that train()); on
+        an entry reference of this function, the callers decide."""
+        step = (callee, self.path, node.loc.line)
+        for path, loc, label, file, via in summary.unfreezes:
+            objs = resolve(path)
+            for obj in objs:
+                if obj.startswith("E:"):
+                    chain = (step, *via[via.index(step) + 1 :]) if step in via else (step, *via)
+                    self.unfreeze_reqs.add((obj[2:], loc, label, file, chain[:6]))
+            found = self._unfrozen_by(pre, objs, loc, label, file)
+            for _child, at, freeze, _label, _path in sorted(found, key=lambda u: (u[0], u[2].path, u[2].line, u[2].col)):
+                self._event("train-undoes-freeze", at, label, f"{freeze.what}|{freeze.path}|{freeze.line}", path=file)
+
+    def _froze_this_instance(self, obj: str, child: str, freeze: Origin, label: str, path: str) -> bool:
+        """Objects bound to fields are per allocation site (shared by every instance of a class):
+        a freeze of one counts for `obj` only when it went through `obj` -- by name, in this
+        function (`model.backbone.eval()` before `model.train()`; through a call, the label is
+        the callee's own name for the model, which says nothing about how this function reached
+        a field's object), or along a path through `obj` that a call here froze."""
+        if not path and freeze.what.startswith(label + "."):
+            return True
+        return obj in self.call_freezes.get((child, freeze), ())
+
+    def _note_fresh_freeze(
+        self, obj: str, freeze: Origin, fields: tuple, resolve: Callable[[str], frozenset[str]]
+    ) -> None:
+        """A call built `obj` (or what holds it) and froze it (a model whose constructor runs
+        `self.backbone.eval()`): the path is the field the call stored it in (`self.backbone`)."""
+        held = {obj}
+        inner = _parent(obj)
+        while inner is not None:
+            held.add(inner)
+            inner = _parent(inner)
+        for holder_path, attr, values in fields:
+            if not held.isdisjoint(values):
+                self._note_call_freeze(obj, freeze, f"{holder_path}.{attr}", resolve)
+
+    def _note_argument_freeze(
+        self, obj: str, freeze: Origin, path: str, fn: ir.FunctionFacts, node: ir.Call, pre: State
+    ) -> None:
+        """`freeze_module(model.backbone)`: the objects along the argument's own path here
+        (`model`) are on the way to what the callee froze too."""
+        param = path.partition(".")[0]
+        expr = _argument_expr(fn, node, param)
+        text = dotted_name(expr) if expr is not None else None
+        if not text or "." not in text:
+            return
+        parts = text.split(".")
+        objs = self.read_name(parts[0], pre).objs
+        along = set(objs)
+        for attr in parts[1:-1]:
+            objs = self.attr_objs(pre, objs, attr)
+            along |= objs
+        key = (obj, freeze)
+        self.call_freezes[key] = self.call_freezes.get(key, frozenset()) | along
+
+    def _note_call_freeze(self, obj: str, freeze: Origin, path: str, resolve: Callable[[str], frozenset[str]]) -> None:
+        """A call froze `obj` through the entry path `path` (`self.model.backbone`): remember the
+        objects along the way (see `call_freezes`)."""
+        # (A module-level root, `G:pkg.mod|name`, has dots of its own.)
+        start = path.find("|") + 1 if path.startswith(("G:", "C:")) else 0
+        along: set[str] = set()
+        dot = path.find(".", start)
+        while dot >= 0:
+            along |= resolve(path[:dot])
+            dot = path.find(".", dot + 1)
+        key = (obj, freeze)
+        self.call_freezes[key] = self.call_freezes.get(key, frozenset()) | along
 
     def _anchors(self) -> tuple[int, int, int]:
         """Lines where a fix would insert a statement: the top of the innermost loop body (for
@@ -1224,8 +1375,13 @@ class FunctionAnalysis:
 
     def set_mode(self, state: State, obj: str, mode: ModeVal, _seen: set[str] | None = None) -> None:
         if state.unfrozen and mode.eval is not None:
-            # Frozen again (the idiom: `model.train(); freeze_bn(model)`).
-            state.unfrozen = frozenset(u for u in state.unfrozen if u[0] != obj and not u[0].startswith(obj + "."))
+            # Frozen again (the idiom: `model.train(); freeze_bn(model)`); any part of an entry
+            # reference frozen again may be what its caller froze.
+            state.unfrozen = frozenset(
+                u for u in state.unfrozen
+                if u[0] != obj and not u[0].startswith(obj + ".")
+                and not (u[0].endswith(_CALLER_FROZEN) and obj.startswith(u[0][: -len(_CALLER_FROZEN)] + "."))
+            )
         state.modes[obj] = mode
         # train()/eval() recurse into children: their own settings are overwritten, including
         # submodules held in attributes (`self.backbone = Backbone()`).
@@ -1291,8 +1447,10 @@ class FunctionAnalysis:
             # attribute: switching one does not switch the other; the container's train() does).
             return Value(objs=self.attr_objs(state, base.objs, key), taint=base.taint)
         # `models[i]`, `outputs["logits"]`: an element of the container; `hooks["eval"](model)`:
-        # one of the functions in the dict display.
-        return Value(objs=base.objs if base.sym is None else frozenset(), taint=base.taint, alts=base.alts)
+        # one of the functions in the dict display; `ema_params[name]`: one of those parameters.
+        return Value(
+            objs=base.objs if base.sym is None else frozenset(), taint=base.taint, alts=base.alts, params_of=base.params_of
+        )
 
     def _starred(self, node: ir.Starred, state: State) -> Value:
         return self.expr(node.value, state)
@@ -1363,6 +1521,8 @@ class FunctionAnalysis:
         if node.attr == "grad":
             self.reads_grad = True
         if not base.objs:
+            if base.params_of and node.attr == "data":
+                return Value(taint=base.taint, params_of=base.params_of)  # `ema_p.data.mul_(d)`
             return Value(taint=base.taint)
         return Value(objs=self.attr_objs(state, base.objs, node.attr), taint=base.taint)
 
@@ -1388,6 +1548,10 @@ class FunctionAnalysis:
         named = self._getattr_call(node, state)
         if named is not None:
             return named
+        if type(func) is ir.Subscript and type(func.value) is ir.Attr and func.value.attr == "__dict__":
+            built = self._factory_by_name(node, func.value.value, func.index, state, "{}.__dict__[{}]()")
+            if built is not None:
+                return built
         callee = self.expr(func, state)
         if callee.sym is not None:
             return self.call_symbol(node, callee.sym, state, None, callee.partial)
@@ -1416,12 +1580,29 @@ class FunctionAnalysis:
         if literal is not None:
             return self.call(replace(node, func=ir.Attr(*literal)), state)
         obj, name = inner.args[0], inner.args[1]
+        built = self._factory_by_name(node, obj, name, state, "getattr({}, {})()")
+        if built is not None:
+            return built
         recv = self.expr(obj, state)
         self.expr(name, state)
         args, kwargs = self.eval_args(node, state)
         if any(type(e) is ir.Const and e.value in ("train", "eval") for e in ir.walk_expr(name)):
             self._make_unknown(recv.objs, state, node, "`getattr(...)()`")
         return self._opaque_result(args, kwargs)
+
+    def _factory_by_name(
+        self, node: ir.Call, namespace: ir.Expr, name: ir.Expr, state: State, shape: str
+    ) -> Value | None:
+        """`getattr(torchvision.models, args.arch)(...)` / `models.__dict__[args.arch](...)`: a
+        model builder picked by name at run time is still a model builder (train mode). None for
+        other namespaces. `shape`: how the call reads, for messages."""
+        qualname = self._qualify(namespace)
+        if not qualname or not K.is_factory(qualname + ".model"):
+            return None
+        self.expr(name, state)
+        _args, kwargs = self.eval_args(node, state)
+        label = shape.format(path_text(namespace) or qualname, path_text(name) or "...")
+        return self._alloc_module(node, state, qualname, M.TRAIN, weights=_pretrained_kwargs(kwargs), label=label)
 
     def _super_method(self, func: ir.Attr) -> str | None:
         """The project method `super().<name>` calls from this instance method (None when it is
@@ -1460,7 +1641,14 @@ class FunctionAnalysis:
             return Value(objs=args[0].objs)
         if sym.kind == "builtin" and sym.target in ("list", "tuple", "sorted", "reversed", "iter") and len(args) == 1:
             return Value(objs=args[0].objs, taint=args[0].taint, params_of=args[0].params_of)  # the same elements
-        return self._opaque_result(args, kwargs)
+        result = self._opaque_result(args, kwargs)
+        if sym.kind == "builtin" and sym.target in ("zip", "enumerate", "dict"):
+            # `zip(ema.parameters(), model.parameters())`: tuples of those parameters;
+            # `dict(ema.named_parameters())`: those parameters by name.
+            params_of = frozenset().union(*(a.params_of for a in args))
+            if params_of:
+                return Value(taint=result.taint, params_of=params_of)
+        return result
 
     def _opaque_result(self, args: list[Value], kwargs: dict[str, Value], recv: Value | None = None) -> Value:
         taint: frozenset[str] = _NO_OBJS
@@ -1538,8 +1726,17 @@ class FunctionAnalysis:
             state.loaded = state.loaded | _with_fields(state, recv.objs)
             self._mark_used_all(args)
             return NOTHING
-        if meth in ("parameters", "named_parameters"):
+        if meth in ("parameters", "named_parameters") or (meth == "state_dict" and not args and recv.objs):
             return Value(params_of=recv.objs)
+        if recv.params_of and not recv.objs:
+            if meth in _WEIGHT_WRITES:
+                # `ema_p.mul_(d).add_(p, alpha=1 - d)`, `shadow.copy_(live[name])`: weights set
+                # in place (an EMA copy's), as meaningful as loaded ones.
+                state.loaded = state.loaded | _with_fields(state, recv.params_of)
+                self._mark_used_all(args)
+                return Value(params_of=recv.params_of)
+            if meth in ("items", "values", "detach") and not args:
+                return Value(params_of=recv.params_of)
         held = _dict_values(recv)
         if meth == "values" and held and not args:
             return Value(objs=held)  # `for net in self.nets.values(): net.train()`
@@ -2031,12 +2228,18 @@ class FunctionAnalysis:
         resolve: Callable[[str], frozenset[str]],
         callee: str,
         node: ir.Call,
+        fn: ir.FunctionFacts | None = None,
     ) -> None:
         """Mode effects of a call, parents before children, instantiated against the state the
-        call started from."""
+        call started from. `fn`: the callee, when its arguments are this call's."""
         for path, mode in sorted(effects, key=lambda e: (e[0].count("."), e[0])):
             for obj in resolve(path):
-                self.set_mode(state, obj, self._instantiate_mode(mode, pre, obj, resolve, callee, node))
+                applied = self._instantiate_mode(mode, pre, obj, resolve, callee, node)
+                self.set_mode(state, obj, applied)
+                if applied.eval is not None and applied.eval.explicit:
+                    self._note_call_freeze(obj, applied.eval, path, resolve)
+                    if fn is not None:
+                        self._note_argument_freeze(obj, applied.eval, path, fn, node, pre)
 
     def _restore_saved_flags(
         self, summary: Summary, bound: dict[str, Value], state: State, resolve: Callable[[str], frozenset[str]]
@@ -2076,11 +2279,16 @@ class FunctionAnalysis:
         if node is self.entering_with and summary.enter_effects is not None:
             # `with helper(model):` runs the block where the helper yields; the rest of the helper
             # (a restore) applies when the block ends.
-            self.with_exits.append((tuple(effects), pre, resolve, callee, node))
             at_yield = self._flag_effects_here(summary.enter_flag_effects, fn, bound, node)
-            effects = [(p, at_yield.get(p, m)) for p, m in summary.enter_effects]
+            entered = [(p, at_yield.get(p, m)) for p, m in summary.enter_effects]
+            # A path switched at the yield and absent from the whole-body effects is restored
+            # (`was_training = model.training; model.eval(); yield; model.train(was_training)`).
+            left = {p for p, _ in effects}
+            restored = tuple((p, M.entry(p)) for p, _ in entered if p not in left)
+            self.with_exits.append(((*effects, *restored), pre, resolve, callee, node))
+            effects = entered
         self._note_callee_unfreezing(effects, state, resolve)
-        self._apply_effects(effects, state, pre, resolve, callee, node)
+        self._apply_effects(effects, state, pre, resolve, callee, node, fn)
         self._restore_saved_flags(summary, bound, state, resolve)
         for holder_path, attr, values in summary.fields:
             holders = resolve(holder_path)
@@ -2091,12 +2299,21 @@ class FunctionAnalysis:
                 state.fields[(holder, attr)] = frozenset(vals)
         for obj, mode in summary.fresh_modes:
             if obj not in state.modes:
-                state.modes[obj] = self._through(chosen.get(obj, mode), callee, node)
+                # (A copy made inside, `copy.deepcopy(model)`, has the mode its original had here.)
+                state.modes[obj] = applied = self._instantiate_mode(chosen.get(obj, mode), pre, obj, resolve, callee, node)
+                if applied.eval is not None and applied.eval.explicit:
+                    self._note_fresh_freeze(obj, applied.eval, summary.fields, resolve)
         for obj in summary.loaded:
-            state.loaded = state.loaded | (resolve(obj[2:]) if obj.startswith("E:") else {obj})
+            if obj.startswith("E:"):
+                # (What the callee saw of a holder's fields, this function may know better.)
+                state.loaded = state.loaded | _with_fields(state, resolve(obj[2:]))
+            else:
+                state.loaded = state.loaded | {obj}
         for obj in summary.optimized:
             state.optimized = state.optimized | (resolve(obj[2:]) if obj.startswith("E:") else {obj})
         self.reads_grad = self.reads_grad or summary.reads_grad
+        if summary.unfreezes:
+            self._apply_unfreezes(summary, callee, node, pre, resolve)
         if summary.has_update:
             self._note_update()
         if summary.has_step:
@@ -2294,7 +2511,9 @@ class FunctionAnalysis:
             self._training_step(args[0].taint, state)
             return NOTHING
         if qualname.endswith(".from_pretrained"):
-            return self._alloc_module(node, state, qualname, M.EVAL, weights=True)
+            # torch.nn's own (`nn.Embedding.from_pretrained`) only builds the layer: train mode.
+            kind = M.TRAIN if K.torch_nn_class(qualname[: -len(".from_pretrained")]) else M.EVAL
+            return self._alloc_module(node, state, qualname, kind, weights=True)
         if K.is_factory(qualname):
             weights = _pretrained_kwargs(kwargs)
             return self._alloc_module(node, state, qualname, M.TRAIN, weights=weights)
@@ -2408,9 +2627,11 @@ class FunctionAnalysis:
         kind: str,
         weights: bool = False,
         sensitive: bool = True,
+        label: str | None = None,
     ) -> Value:
         obj = self._alloc_id(node)
-        label = f"{qualname.rsplit('.', 1)[-1]}()"
+        if label is None:
+            label = f"{qualname.rsplit('.', 1)[-1]}()"
         if qualname.endswith(".from_pretrained"):
             label = f"{qualname.split('.')[-2]}.from_pretrained()"
         self.ctx.set_alloc(obj, ObjInfo(label=label, is_module=True, sensitive=sensitive, weights=weights), self.key)
@@ -2491,6 +2712,9 @@ class FunctionAnalysis:
         state.loaded = state.loaded | learned
         state.stepped = state.stepped | learned
         for child, loc, freeze, label, path in sorted(state.unfrozen, key=lambda u: (u[4], u[1].line, u[1].col, u[0])):
+            if child.endswith(_CALLER_FROZEN):
+                self.unfreeze_reqs.add((child[2 : -len(_CALLER_FROZEN)], loc, label, self.path, ()))
+                continue
             self._event("train-undoes-freeze", loc, label, f"{freeze.what}|{freeze.path}|{freeze.line}", path=path or None)
 
     def _mark(self, taint: frozenset[str], **flags: bool) -> None:
@@ -2655,7 +2879,9 @@ class FunctionAnalysis:
         return Origin(self.path, loc.line, loc.col, what, explicit)
 
     def _alloc_id(self, node: ir.Call) -> str:
-        return f"N:{self.path}:{node.loc.line}:{node.loc.col}"
+        obj = f"N:{self.path}:{node.loc.line}:{node.loc.col}"
+        self.own_allocs.add(obj)
+        return obj
 
     # ================================================================== summary
 
@@ -2749,6 +2975,7 @@ class FunctionAnalysis:
             loaded=frozenset(o for o in exit_state.loaded if o.startswith(("E:", "N:"))),
             optimized=frozenset(o for o in exit_state.optimized if o.startswith(("E:", "N:"))),
             requirements=tuple(requirements[k] for k in sorted(requirements)),
+            unfreezes=tuple(sorted(self.unfreeze_reqs, key=lambda u: (u[0], u[3], u[1].line, u[1].col, u[2], u[4]))),
             returns=tuple(sorted(returns)),
             fresh_modes=tuple(fresh),
             has_step=self.has_step and not self.framework_managed,
@@ -2931,6 +3158,8 @@ def _constant_key(index: ir.Expr) -> str | None:
 _NO_OBJS: frozenset[str] = frozenset()
 
 # List/dict/set/deque methods that put a value into the container they are called on.
+# In-place tensor updates that set weights from other values (EMA updates, weight copies).
+_WEIGHT_WRITES = frozenset({"copy_", "mul_", "add_", "sub_", "lerp_", "addcmul_"})
 _CONTAINER_ADDS = frozenset({"append", "extend", "insert", "add", "update", "appendleft", "setdefault"})
 
 
@@ -2995,6 +3224,27 @@ def _replace_state(target: State, source: State) -> None:
     target.stepped = source.stepped
     target.unfrozen = source.unfrozen
     target.conds = source.conds
+
+
+def _argument_expr(fn: ir.FunctionFacts, node: ir.Call, param: str) -> ir.Expr | None:
+    """The expression a call passes for `param` of `fn` (the receiver for a method's first
+    parameter); None when not passed plainly."""
+    params = list(fn.params)
+    if fn.kind in ("instance", "class") and params:
+        first = params.pop(0)
+        if first.name == param:
+            return node.func.value if type(node.func) is ir.Attr else None
+    if node.has_star:
+        return None
+    positional = [p.name for p in params if p.kind in ("pos", "posonly")]
+    if param in positional:
+        i = positional.index(param)
+        if i < len(node.args):
+            return node.args[i]
+    for name, value in node.kwargs:
+        if name == param:
+            return value
+    return None
 
 
 def _bind(

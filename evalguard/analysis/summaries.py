@@ -138,6 +138,10 @@ class Summary:
     globals_out: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # A method of an nn.Module subclass that runs its own submodules: calling it is a forward.
     forwards_self: bool = False
+    # `model.train()` on an entry reference followed by a training step, nothing frozen again in
+    # between: (entry path, where train() is, its label, its file, the calls it came through). A
+    # caller that froze part of that model sees its freeze undone (EG009).
+    unfreezes: tuple[tuple[str, Loc, str, str, tuple[tuple[str, str, int], ...]], ...] = ()
 
 
 EMPTY_SUMMARY = Summary()
