@@ -1428,3 +1428,57 @@ def test_dict_display_values_are_known_by_literal_key_until_the_dict_changes(tmp
     # rather than stale: the old "a", in train mode, is not judged in the replacement's place.
     text = src(DICT_OF_NETS)
     assert analyse(tmp_path, text) == expected(text)
+
+
+EXTERNAL_BUILDERS = '''
+import torch
+import torch.nn.functional as F
+from zoo import build_model, get_logger
+
+
+def predict(x):
+    model = build_model("resnet50")
+    with torch.no_grad():
+        return model(x).argmax(1)
+
+
+def fit(batches):
+    model = build_model("resnet50")
+    log = get_logger()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.train()
+    for xb, yb in batches:
+        loss = F.cross_entropy(model(xb), yb)  # expect: EG001
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log.info(loss.item())
+        model.eval()
+'''
+
+
+def test_model_built_outside_the_tree_has_an_unknown_mode_until_the_code_switches_it(tmp_path):
+    # `build_model` from a module evalguard is not given: no finding from its unknown mode alone
+    # (predict), but what the code does to it is followed (eval() at the end of each step).
+    text = src(EXTERNAL_BUILDERS)
+    assert analyse(tmp_path, text) == expected(text)
+
+
+@pytest.mark.parametrize(
+    "qualname, builds",
+    [
+        ("zoo.build_model", True),
+        ("wrn.build_wideresnet", True),
+        ("nets.get_network", True),
+        ("arch.resnet50", True),
+        ("seg.create_unet", True),
+        ("zoo.build_optimizer", False),
+        ("zoo.get_logger", False),
+        ("zoo.get_net_stats", False),
+        ("numpy.network", False),
+    ],
+)
+def test_external_model_builders_by_name(qualname, builds):
+    from evalguard.analysis.knowledge import builds_model_by_name
+
+    assert builds_model_by_name(qualname) is builds

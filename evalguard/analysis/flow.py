@@ -2561,6 +2561,16 @@ class FunctionAnalysis:
             _drop_children(state.modes, obj)
             self._mark_used_all([*args, *kwargs.values()])
             return Value(objs=frozenset({obj}))
+        if K.builds_model_by_name(qualname) and not any(
+            self._is_model_value(v, state) for v in (*args, *kwargs.values())
+        ):
+            # `build_wideresnet(depth=28)` from a module outside the checked tree: a model of
+            # unknown class and mode (only the code's own train()/eval() say more).
+            obj = self._alloc_id(node)
+            self.ctx.set_alloc(obj, ObjInfo(label=f"{last}()", is_module=None, sensitive=True), self.key)
+            state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, f"{last}()", explicit=False))
+            self._mark_used_all([*args, *kwargs.values()])
+            return Value(objs=frozenset({obj}))
         if K.may_change_mode(last):
             for v in (*args, *kwargs.values()):
                 self._make_unknown(v.objs, state, node, f"`{last}()`")

@@ -395,6 +395,22 @@ EXPORTERS = frozenset(
 SAVED_EXPORTERS = frozenset({"torch.jit.script", "torch.jit.trace", "torch.jit.trace_module"})
 
 # Names that say "this is a model" (for receivers whose type the analysis cannot see).
+# The last word of a function that returns a model (`build_model`, `get_network`,
+# `build_wideresnet`, `resnet50`, `create_unet`).
+_MODEL_BUILDER_WORD = re.compile(r"(model|network|backbone|encoder|decoder|classifier|generator|discriminator)|.*net\d*")
+
+
+@lru_cache(maxsize=1 << 12)
+def builds_model_by_name(qualname: str) -> bool:
+    """An external function (outside the checked tree, not a known non-torch package) whose name
+    says it returns a model."""
+    head = qualname.partition(".")[0]
+    if head in NON_TORCH_PACKAGES or head in ("torch", "os", "sys", "math", "json", "logging", "re", "pathlib"):
+        return False
+    words = _words(qualname.rpartition(".")[2])
+    return bool(words) and _MODEL_BUILDER_WORD.fullmatch(words[-1]) is not None
+
+
 MODEL_NAME = re.compile(
     r"(^|[._])(model|net|network|module|encoder|decoder|backbone|head|classifier|generator|discriminator|"
     r"teacher|student|policy|critic|actor)s?$|(model|net)$",
