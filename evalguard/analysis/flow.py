@@ -500,6 +500,10 @@ class FunctionAnalysis:
             if self._is_no_grad_ctx(dec, state):
                 self.no_grad = True
                 self.no_grad_line = self.fn.body[0].loc.line if self.fn.body else 0
+        switched = self._mode_decorated_param(state)
+        if switched is not None:
+            param, mode, origin, _restores = switched
+            state.modes[f"E:{param}"] = M.only(mode, origin)
         if self.framework_managed:
             # Lightning sets the mode before calling its hooks; treat `self` as of unknown mode.
             state.modes["E:self"] = M.only(M.UNKNOWN, self._origin(self.fn.loc, "the framework"))
@@ -512,6 +516,10 @@ class FunctionAnalysis:
             self._serve_requests(end)
         exits = [s for s in (end, *self.return_states) if s is not None]
         exit_state = _join_all(exits) if exits else State()
+        if switched is not None and switched[3]:
+            # The decorator puts the caller's mode back (and train()/eval() reach the children).
+            exit_state.modes.pop(f"E:{switched[0]}", None)
+            _drop_children(exit_state.modes, f"E:{switched[0]}")
         if end is not None:
             self.returns.append(NOTHING)
         if self.loss_hook_model is not None:
@@ -834,8 +842,16 @@ class FunctionAnalysis:
     def loop(self, stmt: ir.Loop, state: State) -> State | None:
         self.loop_counter += 1
         loop_id = self.loop_counter
+        generator_exits: list = []
         if stmt.iter is not None:
+            # `for batch in inference_batches(model, loader):` runs the body where the generator
+            # yields, and the rest of it (a restore in its `finally`) once the loop is over.
+            exits_before = len(self.with_exits)
+            self.entering_with = stmt.iter if type(stmt.iter) is ir.Call else None
             iter_value = self.expr(stmt.iter, state)
+            self.entering_with = None
+            generator_exits = self.with_exits[exits_before:]
+            del self.with_exits[exits_before:]
         else:
             iter_value = NOTHING
             self.expr(stmt.test, state)  # type: ignore[arg-type]
@@ -891,7 +907,10 @@ class FunctionAnalysis:
         outs = [s for s in (normal, *exits) if s is not None]
         if not outs:
             return None
-        return _join_all(outs)
+        out = _join_all(outs)
+        for effects, pre, resolve, callee, node in reversed(generator_exits):
+            self._apply_effects(effects, out, pre, resolve, callee, node)
+        return out
 
     def _element_of(self, iterable: Value) -> Value:
         if iterable.elts is not None:
@@ -958,7 +977,9 @@ class FunctionAnalysis:
         if not isinstance(expr, ir.Call) or not expr.args:
             return None
         name = (dotted_name(expr.func) or "").rsplit(".", 1)[-1].lower()
-        key = self._project_function(expr.func, state) if name else None
+        if name not in _MODE_CONTEXT_NAMES:
+            return None
+        key = self._project_function(expr.func, state)
         if key is not None:
             if self.on_call is not None:
                 self.on_call(key)  # (its summary decides: analyse this again when it changes)
@@ -967,11 +988,51 @@ class FunctionAnalysis:
             packed = {p.name for p in self.ctx.index.functions[key].params if p.kind in ("star", "dstar")}
             if entered and not any(path.partition(".")[0] in packed for path, _ in entered):
                 return None
-        if name in ("eval_mode", "evaluating", "evaluation_mode", "eval_context"):
-            return M.EVAL
-        if name in ("train_mode", "training_mode", "train_context"):
-            return M.TRAIN
+        return _MODE_CONTEXT_NAMES[name]
+
+    def _mode_decorated_param(self, state: State) -> tuple[str, str, Origin, bool] | None:
+        """`@eval_mode def evaluate(model, loader)`: a decorator that runs the function with its
+        first argument in a mode -- named like the mode context managers (read as `with
+        eval_mode(model):` is: restored after), or a project decorator whose wrapper switches its
+        first argument first (restored when the wrapper leaves it as it found it: `was =
+        m.training; m.eval(); try: return fn(m, ...) finally: m.train(was)`). (parameter, mode,
+        origin, restored), or None."""
+        if self.fn.kind != "function" or not self.fn.params or self.fn.params[0].kind not in ("pos", "posonly"):
+            return None
+        for dec in self.fn.decorators:
+            target = dec.func if type(dec) is ir.Call else dec
+            mode = _MODE_CONTEXT_NAMES.get((dotted_name(target) or "").rsplit(".", 1)[-1].lower())
+            restores = True
+            if mode is None and type(dec) is not ir.Call:
+                mode, restores = self._wrapper_switch(target, state)
+            if mode is not None:
+                return self.fn.params[0].name, mode, self._origin(self.fn.loc, f"@{path_text(target)}"), restores
         return None
+
+    def _wrapper_switch(self, decorator: ir.Expr, state: State) -> tuple[str | None, bool]:
+        """The mode a project decorator's wrapper (the nested function it returns) switches its
+        first argument to before anything else (None: it does not), and whether its summary says
+        the argument ends as it came in (restored)."""
+        key = self._project_function(decorator, state)
+        if key is None:
+            return None, False
+        deco = self.ctx.index.functions[key]
+        module = key.partition(":")[0]
+        for stmt in ir.walk_statements(deco.body):
+            if type(stmt) is not ir.Return or type(stmt.value) is not ir.Name:
+                continue
+            wrapper_key = func_key(module, f"{deco.qualname}.{stmt.value.id}")
+            wrapper = self.ctx.index.functions.get(wrapper_key)
+            if wrapper is None or not wrapper.params:
+                continue
+            first = wrapper.params[0].name
+            mode = _first_switch(wrapper.body, first)
+            if mode is None:
+                continue
+            if self.on_call is not None:
+                self.on_call(wrapper_key)  # (analyse this again when its summary changes)
+            return mode, all(path.partition(".")[0] != first for path, _ in self.ctx.summary(wrapper_key).effects)
+        return None, False
 
     def _project_function(self, func: ir.Expr, state: State) -> str | None:
         """The key of this callee (a name or dotted path) when it is a function of the checked
@@ -1090,9 +1151,13 @@ class FunctionAnalysis:
         state.vars[key] = replace(old, taint=old.taint | taint)
 
     def _sets_one_module_flag(self, holders: Value, state: State, path: str | None = None) -> bool:
-        """`x.training = ...` on a module reference, outside a class's own train() override."""
+        """`x.training = ...` on a module reference. In a class's own train() override, only on
+        a submodule attribute (`self.backbone.training = False` after `super().train(mode)` leaves
+        the backbone's BatchNorm children training); `self.training = mode` there, or on loop
+        variables over modules, is how the override does its job."""
         if self.fn.name == "train" and self.fn.class_qualname is not None:
-            return False
+            if not path or not self._built_with_children(path):
+                return False
         if not holders.objs:
             return False
         narrowed = self._narrowed_classes(path) if path else ()
@@ -1112,7 +1177,35 @@ class FunctionAnalysis:
             # same whatever its children's flags: setting its own flag is harmless.
             return self.fn.kind == "instance" and is_module is True and sensitive
         # A leaf or a module with nothing mode-dependent inside: setting its flag changes nothing.
-        return self._is_model_value(holders, state) and self._objs_sensitive(holders.objs)
+        if self._is_model_value(holders, state) and self._objs_sensitive(holders.objs):
+            return True
+        # A pickled model (`torch.load(path)`): only a module has a training flag to set.
+        return all(
+            o == root_of(o) and (info := self.info_of(o)) is not None and info.label == _LOADED_LABEL
+            for o in holders.objs
+        )
+
+    def _built_with_children(self, path: str) -> bool:
+        """`self.<attr>` is assigned, in this class's constructor, a module with children of its
+        own (`nn.Sequential(...)`, a project model, a factory's network), not a single layer (for
+        a BatchNorm layer, setting its own flag is enough)."""
+        parts = path.split(".")
+        if len(parts) != 2 or parts[0] != "self" or self.fn.class_qualname is None:
+            return False
+        init = self.ctx.index.find_method(func_key(self.module, self.fn.class_qualname), "__init__")
+        init_fn = self.ctx.index.functions.get(init) if init is not None else None
+        if init_fn is None or init_fn.class_qualname != self.fn.class_qualname:
+            return False
+        for stmt in ir.walk_statements(init_fn.body):
+            if type(stmt) is not ir.Assign or type(stmt.value) is not ir.Call:
+                continue
+            if any(type(t) is ir.Attr and t.attr == parts[1] and path_text(t.value) == "self" for t in stmt.targets):
+                built = self._qualify(stmt.value.func) or ""
+                nn_class = K.torch_nn_class(built)
+                if nn_class is not None:
+                    return nn_class in K.TORCH_NN_CONTAINERS
+                return K.is_factory(built) or self._project_function(stmt.value.func, State()) is None and bool(built)
+        return False
 
     def _reads_own_flag(self, class_key: str) -> bool:
         index = self.ctx.index
@@ -2346,7 +2439,9 @@ class FunctionAnalysis:
                 taint |= value.taint
         elts = None
         if summary.returns_elts is not None:
-            elts = tuple(Value(objs=mapped(position)) for position in summary.returns_elts)
+            # (Which position carries which forward is not kept: each carries them all, so that
+            # `loss, acc = step(model, batch); loss.backward()` trains the forward inside.)
+            elts = tuple(Value(objs=mapped(position), taint=frozenset(taint)) for position in summary.returns_elts)
         return Value(objs=frozenset(ret_objs), taint=frozenset(taint), elts=elts)
 
     def _resolve_entry_path(self, path: str, bound: dict[str, Value], state: State) -> frozenset[str]:
@@ -2472,6 +2567,7 @@ class FunctionAnalysis:
             self._functional_dropout_events(node, qualname)
         if qualname in K.EXPORTERS and args:
             self._event("export", node.loc, path_text(node.args[0]) or "model", qualname, state, args[0].objs)
+            self._note_held_in_train("export", node.loc, state, args[0].objs)
         if qualname in K.SAVED_EXPORTERS and args:
             # A scripted/traced module is an artefact once saved or handed back to the caller; a
             # trace drawn for TensorBoard's graph view is not.
@@ -2479,6 +2575,7 @@ class FunctionAnalysis:
             self.ctx.set_alloc(obj, ObjInfo(label=f"{last}()", is_module=None, sensitive=True), self.key)
             self.scripted[obj] = (node.loc, qualname != "torch.jit.script")
             self._event("pending-export", node.loc, path_text(node.args[0]) or "model", qualname, state, args[0].objs)
+            self._note_held_in_train("pending-export", node.loc, state, args[0].objs)
             return Value(objs=frozenset({obj}))
         if qualname == "torch.jit.save" and args:
             self._scripted_saved(args[0])
@@ -2625,8 +2722,8 @@ class FunctionAnalysis:
 
     def _alloc_unknown(self, node: ir.Call, state: State) -> Value:
         obj = self._alloc_id(node)
-        self.ctx.set_alloc(obj, ObjInfo(label="a loaded object", is_module=None, sensitive=True), self.key)
-        state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, "a loaded object"))
+        self.ctx.set_alloc(obj, ObjInfo(label=_LOADED_LABEL, is_module=None, sensitive=True), self.key)
+        state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, _LOADED_LABEL))
         return Value(objs=frozenset({obj}))
 
     def _alloc_module(
@@ -2854,6 +2951,15 @@ class FunctionAnalysis:
             self.current_loc.line if path is None else anchor_line,
         )
 
+    def _note_held_in_train(self, kind: str, loc: Loc, state: State, objs: frozenset[str]) -> None:
+        """An exported wrapper module (`Scorer(model)`) has no mode-dependent layers of its own,
+        but what it holds is exported too, in the mode it is in: those in train mode count for the
+        event's sensitivity."""
+        held = _with_fields(state, objs) - objs
+        if held:
+            event = self.events[(kind, loc)]
+            event.train_objs = event.train_objs | self._objs_by_mode(state, held)[0]
+
     # ================================================================== contexts
 
     def _is_no_grad_ctx(self, expr: ir.Expr, state: State) -> bool:
@@ -2898,10 +3004,8 @@ class FunctionAnalysis:
     def _summary(self, exit_state: State) -> Summary:
         effects = _entry_effects(exit_state)
         enter_effects = enter_flag_effects = None
-        if self.yield_states and any(
-            (dotted_name(d) or "").rsplit(".", 1)[-1] in ("contextmanager", "asynccontextmanager")
-            for d in self.fn.decorators
-        ):
+        # A `@contextmanager` helper's block, or a generator's `for` loop body, runs where it yields.
+        if self.yield_states:
             at_yield = _join_all(self.yield_states)
             enter_effects = tuple(_entry_effects(at_yield))
             enter_flag_effects = self._flag_effects(at_yield)
@@ -3168,6 +3272,14 @@ def _constant_key(index: ir.Expr) -> str | None:
 _NO_OBJS: frozenset[str] = frozenset()
 
 # List/dict/set/deque methods that put a value into the container they are called on.
+# What `torch.load(path)`, `torch.jit.load`, `torch.hub.load` return: an object of unknown mode.
+_LOADED_LABEL = "a loaded object"
+# Context managers (and decorators) that hold a mode for a block and restore the previous one, by
+# name: evalguard's own, MONAI's, most projects'.
+_MODE_CONTEXT_NAMES = {
+    **dict.fromkeys(("eval_mode", "evaluating", "evaluation_mode", "eval_context"), M.EVAL),
+    **dict.fromkeys(("train_mode", "training_mode", "train_context"), M.TRAIN),
+}
 # In-place tensor updates that set weights from other values (EMA updates, weight copies).
 _WEIGHT_WRITES = frozenset({"copy_", "mul_", "add_", "sub_", "lerp_", "addcmul_"})
 _CONTAINER_ADDS = frozenset({"append", "extend", "insert", "add", "update", "appendleft", "setdefault"})
@@ -3234,6 +3346,20 @@ def _replace_state(target: State, source: State) -> None:
     target.stepped = source.stepped
     target.unfrozen = source.unfrozen
     target.conds = source.conds
+
+
+def _first_switch(body: tuple[ir.Stmt, ...], name: str) -> str | None:
+    """The mode of the first `name.eval()` / `name.train()` statement in a body, if any."""
+    for stmt in ir.walk_statements(body):
+        if type(stmt) is not ir.ExprStmt or type(stmt.expr) is not ir.Call or stmt.expr.args or stmt.expr.kwargs:
+            continue
+        func = stmt.expr.func
+        if type(func) is ir.Attr and type(func.value) is ir.Name and func.value.id == name:
+            if func.attr == "eval":
+                return M.EVAL
+            if func.attr == "train":
+                return M.TRAIN
+    return None
 
 
 def _argument_expr(fn: ir.FunctionFacts, node: ir.Call, param: str) -> ir.Expr | None:
