@@ -2439,9 +2439,7 @@ class FunctionAnalysis:
                 taint |= value.taint
         elts = None
         if summary.returns_elts is not None:
-            # (Which position carries which forward is not kept: each carries them all, so that
-            # `loss, acc = step(model, batch); loss.backward()` trains the forward inside.)
-            elts = tuple(Value(objs=mapped(position), taint=frozenset(taint)) for position in summary.returns_elts)
+            elts = tuple(Value(objs=mapped(position)) for position in summary.returns_elts)
         return Value(objs=frozenset(ret_objs), taint=frozenset(taint), elts=elts)
 
     def _resolve_entry_path(self, path: str, bound: dict[str, Value], state: State) -> frozenset[str]:
