@@ -1813,6 +1813,17 @@ class FunctionAnalysis:
         if callee is not None:
             # `self.model(x)`: a module held in an attribute, called.
             return self.forward(node, callee, args, kwargs, state)
+        if (
+            meth == "generate"
+            and recv.objs
+            and self._may_be_module(recv)
+            and (self._is_model_value(recv, state) or K.MODEL_NAME.search(path_text(node.func.value) or ""))  # type: ignore[union-attr]
+        ):
+            # Hugging Face `model.generate(...)`: forwards of the model in its current mode, for
+            # predictions (sampling or beam search with Dropout on is the train-mode bug).
+            ran = self.forward(node, recv, args, kwargs, state, label=path_text(node.func.value))  # type: ignore[union-attr]
+            self._mark(ran.taint, inference_hint=True)
+            return ran
         if meth == "save":
             self._scripted_saved(recv)
         if meth in ("load_state_dict", "load_weights", "load_pretrained"):
