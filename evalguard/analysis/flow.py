@@ -540,12 +540,21 @@ class FunctionAnalysis:
     def _serve_requests(self, state: State) -> None:
         """The module's web request handlers run after its body, on the globals it left: a model
         built at import time and used by `@app.post("/predict")` is judged in the mode the module
-        leaves it in. Their arguments come from requests (unknown)."""
+        leaves it in; a TorchServe handler class is built and run through its lifecycle. Their
+        arguments come from requests (unknown)."""
         index = self.ctx.index
         for key in index.route_handlers(self.module):
             fn = index.functions[key]
             call = ir.Call(func=ir.Name(fn.name), args=(), kwargs=(), loc=fn.loc)
             self.call_project(call, key, [], {}, None, state)
+        # A TorchServe handler: the server builds one, initializes it, then handles requests.
+        for class_key, methods in index.serving_handlers(self.module):
+            cls = index.classes[class_key]
+            handler = self.construct_project(ir.Call(func=ir.Name(cls.name), args=(), kwargs=(), loc=cls.loc), class_key, [], {}, state)
+            for key in methods:
+                fn = index.functions[key]
+                call = ir.Call(func=ir.Attr(ir.Name("handler"), fn.name), args=(), kwargs=(), loc=fn.loc)
+                self.call_project(call, key, [], {}, handler, state)
 
     def _inspects_gradients(self) -> bool:
         """A backward() whose gradients are read and never applied: no optimizer step here or in
@@ -1915,7 +1924,13 @@ class FunctionAnalysis:
             if any((obj, attr) in state.fields for obj in recv.objs):
                 break
             class_key = self._class_of(obj)
-            if class_key is None or not self.ctx.index.fully_known_class(class_key):
+            if class_key is None:
+                return None
+            if not self.ctx.index.fully_known_class(class_key) and not (
+                # (An outside base may define a method of that name, but hardly one named like a
+                # model: `self.model(x)` in a TorchServe handler runs the model it holds.)
+                self.ctx.index.find_method(class_key, attr) is None and K.MODEL_NAME.fullmatch(attr)
+            ):
                 return None
         return Value(objs=self.attr_objs(state, recv.objs, attr))
 

@@ -421,6 +421,8 @@ def _static_callees(index: ProjectIndex, key: str, memo: dict) -> list[str]:
             out.append(target)
     if fn.kind == "module":
         out.extend(index.route_handlers(facts.module_name))  # called once the module has run
+        for _handler_class, methods in index.serving_handlers(facts.module_name):
+            out.extend(methods)  # and so are a serving handler's lifecycle methods
     return out
 
 

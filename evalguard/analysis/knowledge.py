@@ -433,6 +433,11 @@ def mc_dropout_intent(fn: FunctionFacts) -> bool:
 ROUTE_DECORATORS = frozenset({"get", "post", "put", "patch", "delete", "route", "api_route", "websocket"})
 
 
+# TorchServe's handler base classes live here (`BaseHandler`, `ImageClassifier`, ...): the server
+# builds a subclass, calls its `initialize(context)` and then `handle(data, context)` per request.
+SERVING_HANDLER_PACKAGE = "ts.torch_handler."
+
+
 def is_route_decorator(dec: object) -> bool:
     return (
         type(dec) is ir.Call

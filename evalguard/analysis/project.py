@@ -91,6 +91,7 @@ class ProjectIndex:
         self._method_names: frozenset[str] | None = None
         self._property_names: frozenset[str] | None = None
         self._route_handlers: dict[str, list[str]] | None = None
+        self._serving_handlers: dict[str, list[tuple[str, list[str]]]] | None = None
 
     # ------------------------------------------------------------------ modules and imports
 
@@ -383,6 +384,24 @@ class ProjectIndex:
             self._route_handlers = found
         return self._route_handlers.get(module_name, [])
 
+    def serving_handlers(self, module_name: str) -> list[tuple[str, list[str]]]:
+        """A module's TorchServe handler classes (subclasses of `ts.torch_handler`'s handlers),
+        each with the methods the server calls on an instance, in order: `initialize(context)`,
+        then `handle(data, context)` when the class defines it, else the base `handle`'s
+        `preprocess` / `inference` / `postprocess` (those the project defines)."""
+        if self._serving_handlers is None:
+            found: dict[str, list[tuple[str, list[str]]]] = {}
+            for class_key in sorted(self.classes):
+                if not any(base.startswith(K.SERVING_HANDLER_PACKAGE) for base in self.external_bases(class_key)):
+                    continue
+                names = ["initialize", "handle"] if self.find_method(class_key, "handle") else [
+                    "initialize", "preprocess", "inference", "postprocess"
+                ]
+                methods = [m for m in (self.find_method(class_key, n) for n in names) if m is not None]
+                found.setdefault(self.class_module[class_key].module_name, []).append((class_key, methods))
+            self._serving_handlers = found
+        return self._serving_handlers.get(module_name, [])
+
     def find_method(self, class_key: str, name: str) -> str | None:
         key = (class_key, name)
         if key not in self._method_cache:
@@ -535,7 +554,9 @@ def external_class_kind(qualname: str) -> str:
         "float",
     ):
         return "not-module"
-    if qualname.startswith(("torch.utils.data", "torch.optim", "torch.autograd", "typing.", "collections.", "enum.")):
+    if qualname.startswith(
+        ("torch.utils.data", "torch.optim", "torch.autograd", "typing.", "collections.", "enum.", K.SERVING_HANDLER_PACKAGE)
+    ):
         return "not-module"
     root = qualname.partition(".")[0]
     if root in sys.stdlib_module_names or root in K.NON_TORCH_PACKAGES:
