@@ -1424,8 +1424,7 @@ class FunctionAnalysis:
         for attr in parts[1:-1]:
             objs = self.attr_objs(pre, objs, attr)
             along |= objs
-        key = (obj, freeze)
-        self.call_freezes[key] = self.call_freezes.get(key, frozenset()) | along
+        self._remember_freeze_path(obj, freeze, along)
 
     def _note_call_freeze(self, obj: str, freeze: Origin, path: str, resolve: Callable[[str], frozenset[str]]) -> None:
         """A call froze `obj` through the entry path `path` (`self.model.backbone`): remember the
@@ -1437,8 +1436,12 @@ class FunctionAnalysis:
         while dot >= 0:
             along |= resolve(path[:dot])
             dot = path.find(".", dot + 1)
-        key = (obj, freeze)
-        self.call_freezes[key] = self.call_freezes.get(key, frozenset()) | along
+        self._remember_freeze_path(obj, freeze, along)
+
+    def _remember_freeze_path(self, obj: str, freeze: Origin, along: set[str]) -> None:
+        if along:  # (a freeze of a reference itself, `module.eval()`, goes through nothing)
+            key = (obj, freeze)
+            self.call_freezes[key] = self.call_freezes.get(key, frozenset()) | along
 
     def _anchors(self) -> tuple[int, int, int]:
         """Lines where a fix would insert a statement: the top of the innermost loop body (for
