@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import TypeVar
 
 from evalguard.analysis import knowledge as K
 from evalguard.analysis import modes as M
@@ -463,9 +464,10 @@ class FunctionAnalysis:
         self.backward_taint: set[str] = set()
         self.returns: list[Value] = []
         self.return_states: list[State] = []
-        # States where the function yields, and the `with` items being entered (see `with_stmt`).
+        # States where the function yields, and the call being entered as a `with` item or a `for`
+        # loop's iterable (see `with_stmt`, `loop`): a generator's block runs where it yields.
         self.yield_states: list[State] = []
-        self.entering_with: ir.Call | None = None
+        self.entering_block: ir.Call | None = None
         self.with_exits: list[tuple[tuple[tuple[str, ModeVal], ...], State, Callable, str, ir.Call]] = []
         self.requirement_paths: dict[str, set[str]] = {}
         self.evidence_names = self.fn.evidence_names
@@ -856,9 +858,9 @@ class FunctionAnalysis:
             # `for batch in inference_batches(model, loader):` runs the body where the generator
             # yields, and the rest of it (a restore in its `finally`) once the loop is over.
             exits_before = len(self.with_exits)
-            self.entering_with = stmt.iter if type(stmt.iter) is ir.Call else None
+            self.entering_block = stmt.iter if type(stmt.iter) is ir.Call else None
             iter_value = self.expr(stmt.iter, state)
-            self.entering_with = None
+            self.entering_block = None
             generator_exits = self.with_exits[exits_before:]
             del self.with_exits[exits_before:]
         else:
@@ -950,9 +952,9 @@ class FunctionAnalysis:
                         self.set_mode(state, obj, M.only(mode_ctx, origin))
                 value = NOTHING
             else:
-                self.entering_with = ctx_expr if type(ctx_expr) is ir.Call else None
+                self.entering_block = ctx_expr if type(ctx_expr) is ir.Call else None
                 value = self.expr(ctx_expr, state)
-                self.entering_with = None
+                self.entering_block = None
             if self._is_no_grad_ctx(ctx_expr, state):
                 if not self.no_grad:
                     self.no_grad_line = stmt.loc.line
@@ -985,8 +987,8 @@ class FunctionAnalysis:
         restore is a bug)."""
         if not isinstance(expr, ir.Call) or not expr.args:
             return None
-        name = (dotted_name(expr.func) or "").rsplit(".", 1)[-1].lower()
-        if name not in _MODE_CONTEXT_NAMES:
+        mode = _mode_context_kind(expr.func)
+        if mode is None:
             return None
         key = self._project_function(expr.func, state)
         if key is not None:
@@ -997,7 +999,7 @@ class FunctionAnalysis:
             packed = {p.name for p in self.ctx.index.functions[key].params if p.kind in ("star", "dstar")}
             if entered and not any(path.partition(".")[0] in packed for path, _ in entered):
                 return None
-        return _MODE_CONTEXT_NAMES[name]
+        return mode
 
     def _mode_decorated_param(self, state: State) -> tuple[str, str, Origin, bool] | None:
         """`@eval_mode def evaluate(model, loader)`: a decorator that runs the function with its
@@ -1010,7 +1012,7 @@ class FunctionAnalysis:
             return None
         for dec in self.fn.decorators:
             target = dec.func if type(dec) is ir.Call else dec
-            mode = _MODE_CONTEXT_NAMES.get((dotted_name(target) or "").rsplit(".", 1)[-1].lower())
+            mode = _mode_context_kind(target)
             restores = True
             if mode is None and type(dec) is not ir.Call:
                 mode, restores = self._wrapper_switch(target, state)
@@ -1023,25 +1025,13 @@ class FunctionAnalysis:
         first argument to before anything else (None: it does not), and whether its summary says
         the argument ends as it came in (restored)."""
         key = self._project_function(decorator, state)
-        if key is None:
+        found = self.ctx.index.mode_switching_wrapper(key) if key is not None else None
+        if found is None:
             return None, False
-        deco = self.ctx.index.functions[key]
-        module = key.partition(":")[0]
-        for stmt in ir.walk_statements(deco.body):
-            if type(stmt) is not ir.Return or type(stmt.value) is not ir.Name:
-                continue
-            wrapper_key = func_key(module, f"{deco.qualname}.{stmt.value.id}")
-            wrapper = self.ctx.index.functions.get(wrapper_key)
-            if wrapper is None or not wrapper.params:
-                continue
-            first = wrapper.params[0].name
-            mode = _first_switch(wrapper.body, first)
-            if mode is None:
-                continue
-            if self.on_call is not None:
-                self.on_call(wrapper_key)  # (analyse this again when its summary changes)
-            return mode, all(path.partition(".")[0] != first for path, _ in self.ctx.summary(wrapper_key).effects)
-        return None, False
+        wrapper_key, first, mode = found
+        if self.on_call is not None:
+            self.on_call(wrapper_key)  # (analyse this again when its summary changes)
+        return mode, all(path.partition(".")[0] != first for path, _ in self.ctx.summary(wrapper_key).effects)
 
     def _project_function(self, func: ir.Expr, state: State) -> str | None:
         """The key of this callee (a name or dotted path) when it is a function of the checked
@@ -1213,7 +1203,8 @@ class FunctionAnalysis:
                 nn_class = K.torch_nn_class(built)
                 if nn_class is not None:
                     return nn_class in K.TORCH_NN_CONTAINERS
-                return K.is_factory(built) or self._project_function(stmt.value.func, State()) is None and bool(built)
+                # A factory's network, or a class (a project function may build anything).
+                return bool(built) and (K.is_factory(built) or self._project_function(stmt.value.func, State()) is None)
         return False
 
     def _reads_own_flag(self, class_key: str) -> bool:
@@ -1378,8 +1369,7 @@ class FunctionAnalysis:
             objs = resolve(path)
             for obj in objs:
                 if obj.startswith("E:"):
-                    chain = (step, *via[via.index(step) + 1 :]) if step in via else (step, *via)
-                    self.unfreeze_reqs.add((obj[2:], loc, label, file, chain[:6]))
+                    self.unfreeze_reqs.add((obj[2:], loc, label, file, _through_call(step, via)[:6]))
             found = self._unfrozen_by(pre, objs, loc, label, file)
             for _child, at, freeze, _label, _path in sorted(found, key=lambda u: (u[0], u[2].path, u[2].line, u[2].col)):
                 self._event("train-undoes-freeze", at, label, f"{freeze.what}|{freeze.path}|{freeze.line}", path=file)
@@ -2258,7 +2248,7 @@ class FunctionAnalysis:
         if self.on_call is not None:
             self.on_call(key)
         summary = self.ctx.summary(key)
-        bound = _bind(fn, args, kwargs, recv, node.has_star)
+        bound = _bind(fn, args, kwargs, recv)
         for name, value in bound.items():
             if value.objs:
                 self.ctx.pass_objects(key, name, value.objs)
@@ -2398,7 +2388,7 @@ class FunctionAnalysis:
 
         chosen = self._flag_effects_here(summary.flag_effects, fn, bound, node)
         effects = [(p, chosen.get(p, m)) for p, m in summary.effects] if chosen else summary.effects
-        if node is self.entering_with and summary.enter_effects is not None:
+        if node is self.entering_block and summary.enter_effects is not None:
             # `with helper(model):` runs the block where the helper yields; the rest of the helper
             # (a restore) applies when the block ends.
             at_yield = self._flag_effects_here(summary.enter_flag_effects, fn, bound, node)
@@ -2540,10 +2530,7 @@ class FunctionAnalysis:
         fid = f"{req.fid}@{self.path}:{node.loc.line}:{node.loc.col}"
         mode = self.mode_of_all(pre, objs)
         loop = self.loop_stack[-1] if self.loop_stack else None
-        step = (callee, self.path, node.loc.line)
-        # Through recursion the chain comes round to this call again: keep the path without the
-        # cycle, or each round of the fixpoint would lengthen it and never settle.
-        via = (step, *req.via[req.via.index(step) + 1 :]) if step in req.via else (step, *req.via)
+        via = _through_call((callee, self.path, node.loc.line), req.via)
         existing = self.forwards.get(fid)
         if existing is not None:
             existing.mode = existing.mode.join(mode)
@@ -3307,6 +3294,14 @@ _MODE_CONTEXT_NAMES = {
     **dict.fromkeys(("eval_mode", "evaluating", "evaluation_mode", "eval_context"), M.EVAL),
     **dict.fromkeys(("train_mode", "training_mode", "train_context"), M.TRAIN),
 }
+
+
+def _mode_context_kind(func: ir.Expr) -> str | None:
+    """The mode a context manager or decorator named like `eval_mode` holds (see
+    `_MODE_CONTEXT_NAMES`), or None."""
+    return _MODE_CONTEXT_NAMES.get((dotted_name(func) or "").rsplit(".", 1)[-1].lower())
+
+
 # In-place tensor updates that set weights from other values (EMA updates, weight copies).
 _WEIGHT_WRITES = frozenset({"copy_", "mul_", "add_", "sub_", "lerp_", "addcmul_"})
 _CONTAINER_ADDS = frozenset({"append", "extend", "insert", "add", "update", "appendleft", "setdefault"})
@@ -3375,54 +3370,38 @@ def _replace_state(target: State, source: State) -> None:
     target.conds = source.conds
 
 
-def _first_switch(body: tuple[ir.Stmt, ...], name: str) -> str | None:
-    """The mode of the first `name.eval()` / `name.train()` statement in a body, if any."""
-    for stmt in ir.walk_statements(body):
-        if type(stmt) is not ir.ExprStmt or type(stmt.expr) is not ir.Call or stmt.expr.args or stmt.expr.kwargs:
-            continue
-        func = stmt.expr.func
-        if type(func) is ir.Attr and type(func.value) is ir.Name and func.value.id == name:
-            if func.attr == "eval":
-                return M.EVAL
-            if func.attr == "train":
-                return M.TRAIN
-    return None
+_Arg = TypeVar("_Arg")
+
+
+def _through_call(step: tuple[str, str, int], via: tuple[tuple[str, str, int], ...]) -> tuple[tuple[str, str, int], ...]:
+    """A call chain (`via`) as seen by the caller making `step`. Through recursion the chain comes
+    round to this call again: the path is kept without the cycle, or each round of the fixpoint
+    would lengthen it and never settle."""
+    return (step, *via[via.index(step) + 1 :]) if step in via else (step, *via)
 
 
 def _argument_expr(fn: ir.FunctionFacts, node: ir.Call, param: str) -> ir.Expr | None:
     """The expression a call passes for `param` of `fn` (the receiver for a method's first
     parameter); None when not passed plainly."""
-    params = list(fn.params)
-    if fn.kind in ("instance", "class") and params:
-        first = params.pop(0)
-        if first.name == param:
-            return node.func.value if type(node.func) is ir.Attr else None
     if node.has_star:
         return None
-    positional = [p.name for p in params if p.kind in ("pos", "posonly")]
-    if param in positional:
-        i = positional.index(param)
-        if i < len(node.args):
-            return node.args[i]
-    for name, value in node.kwargs:
-        if name == param:
-            return value
-    return None
+    recv = node.func.value if type(node.func) is ir.Attr else None
+    return _bind(fn, list(node.args), dict(node.kwargs), recv).get(param)
 
 
-def _bind(
-    fn: ir.FunctionFacts, args: list[Value], kwargs: dict[str, Value], recv: Value | None, has_star: bool
-) -> dict[str, Value]:
+def _bind(fn: ir.FunctionFacts, args: list[_Arg], kwargs: dict[str, _Arg], recv: _Arg | None) -> dict[str, _Arg]:
+    """Parameter name -> what a call passes for it (analysis values, or the argument
+    expressions themselves): the receiver for a method's first parameter, positional arguments
+    in order, keywords by name."""
     params = list(fn.params)
-    bound: dict[str, Value] = {}
+    bound: dict[str, _Arg] = {}
     if fn.kind in ("instance", "class") and params:
         first = params.pop(0)
         if recv is not None:
             bound[first.name] = recv
     positional = [p for p in params if p.kind in ("pos", "posonly")]
     for param, value in zip(positional, args):
-        if isinstance(value, Value):
-            bound[param.name] = value
+        bound[param.name] = value
     by_name = {p.name for p in params if p.kind in ("pos", "kwonly")}
     for name, value in kwargs.items():
         if name in by_name:

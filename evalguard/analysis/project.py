@@ -8,15 +8,20 @@ import sys
 from functools import lru_cache
 
 from evalguard.analysis import knowledge as K
+from evalguard.analysis.modes import EVAL, TRAIN
 from evalguard.parsing.ir import (
     Attr,
+    Call,
     ClassFacts,
     Expr,
+    ExprStmt,
     FunctionFacts,
     ImportBinding,
     ModuleFacts,
     Name,
+    Return,
     dotted_name,
+    walk_statements,
 )
 from evalguard.record import record
 
@@ -92,6 +97,7 @@ class ProjectIndex:
         self._property_names: frozenset[str] | None = None
         self._route_handlers: dict[str, list[str]] | None = None
         self._serving_handlers: dict[str, list[tuple[str, list[str]]]] | None = None
+        self._wrapper_cache: dict[str, tuple[str, str, str] | None] = {}
 
     # ------------------------------------------------------------------ modules and imports
 
@@ -402,6 +408,30 @@ class ProjectIndex:
             self._serving_handlers = found
         return self._serving_handlers.get(module_name, [])
 
+    def mode_switching_wrapper(self, decorator_key: str) -> tuple[str, str, str] | None:
+        """For a project decorator that returns a nested wrapper whose body switches the
+        wrapper's first argument with `.eval()` / `.train()`: (wrapper key, that parameter, the
+        mode of its first switch); None otherwise. (Facts only: kept per index.)"""
+        if decorator_key not in self._wrapper_cache:
+            self._wrapper_cache[decorator_key] = self._mode_switching_wrapper(decorator_key)
+        return self._wrapper_cache[decorator_key]
+
+    def _mode_switching_wrapper(self, decorator_key: str) -> tuple[str, str, str] | None:
+        deco = self.functions[decorator_key]
+        module = decorator_key.partition(":")[0]
+        for stmt in walk_statements(deco.body):
+            if type(stmt) is not Return or type(stmt.value) is not Name:
+                continue
+            wrapper_key = func_key(module, f"{deco.qualname}.{stmt.value.id}")
+            wrapper = self.functions.get(wrapper_key)
+            if wrapper is None or not wrapper.params:
+                continue
+            first = wrapper.params[0].name
+            mode = _first_switch(wrapper.body, first)
+            if mode is not None:
+                return wrapper_key, first, mode
+        return None
+
     def find_method(self, class_key: str, name: str) -> str | None:
         key = (class_key, name)
         if key not in self._method_cache:
@@ -526,6 +556,21 @@ class ProjectIndex:
 
 
 @lru_cache(maxsize=4096)
+def _first_switch(body: tuple, name: str) -> str | None:
+    """The mode of the first `name.eval()` / `name.train()` statement in a body, if any."""
+    for stmt in walk_statements(body):
+        if type(stmt) is not ExprStmt or type(stmt.expr) is not Call or stmt.expr.args or stmt.expr.kwargs:
+            continue
+        func = stmt.expr.func
+        if type(func) is Attr and type(func.value) is Name and func.value.id == name:
+            if func.attr == "eval":
+                return EVAL
+            if func.attr == "train":
+                return TRAIN
+    return None
+
+
+
 def external_class_kind(qualname: str) -> str:
     """"module", "not-module" or "unknown" for a class/base outside the project."""
     if qualname in K.MODULE_BASES or K.torch_nn_class(qualname) is not None:
