@@ -6,6 +6,7 @@ Names here are fully qualified (`torch.nn.Dropout`), as produced by import resol
 from __future__ import annotations
 
 import re
+import sys
 from functools import lru_cache
 
 from evalguard.parsing import ir
@@ -405,7 +406,7 @@ def builds_model_by_name(qualname: str) -> bool:
     """An external function (outside the checked tree, not a known non-torch package) whose name
     says it returns a model."""
     head = qualname.partition(".")[0]
-    if head in NON_TORCH_PACKAGES or head in ("torch", "os", "sys", "math", "json", "logging", "re", "pathlib"):
+    if head == "torch" or head in NON_TORCH_PACKAGES or head in sys.stdlib_module_names:
         return False
     words = _words(qualname.rpartition(".")[2])
     return bool(words) and _MODEL_BUILDER_WORD.fullmatch(words[-1]) is not None
