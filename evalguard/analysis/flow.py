@@ -39,6 +39,7 @@ from evalguard.analysis.summaries import (
     Summary,
 )
 from evalguard.parsing import ir
+from evalguard.parsing.evidence import Walk
 from evalguard.parsing.ir import Loc, dotted_name, path_text
 from evalguard.record import record
 
@@ -431,6 +432,10 @@ class FunctionAnalysis:
         # which instance the freeze reached (see `_note_unfreezing`).
         self.call_freezes: dict[tuple[str, Origin], frozenset[str]] = {}
         self.own_allocs: set[str] = set()  # objects built by this function's own calls
+        # `model.backbone.modules()` here: its submodules' object -> the texts it was reached by
+        # (field objects are shared by every instance: the text says which one, see
+        # `_froze_this_instance`).
+        self.sub_paths: dict[str, set[str]] = {}
         # `model.train()` then a training step on entry references (see `Summary.unfreezes`).
         self.unfreeze_reqs: set[tuple[str, Loc, str, str, tuple[tuple[str, str, int], ...]]] = set()
         self.events: dict[tuple[str, Loc], Event] = {}
@@ -483,6 +488,8 @@ class FunctionAnalysis:
         self.forwards_self = False
         # Enclosing `if isinstance(x, C)` tests: (path text of x, project class keys).
         self.narrowed: list[tuple[str, tuple[str, ...]]] = []
+        # While calling a function a caller passed in: its closure variables' objects here.
+        self.closure_env: dict[str, frozenset[str]] | None = None
         self.evaluation_like = K.is_evaluation_name(self.fn.name) and not (
             self.fn.name.startswith("test_") and K.is_test_file(self.path)
         )
@@ -1088,6 +1095,8 @@ class FunctionAnalysis:
         if isinstance(target, ir.Name):
             key = self._var_key(target.id)
             if target.id in self.evidence_names or target.id in self.ctx.model_names:
+                if not value.objs and value.sym is None and type(source) is ir.Call and not self._may_call_project(source, state):
+                    value = self._untracked_model(source, value, state)
                 self._upgrade_evidence(value, state)
             state.vars[key] = value
         elif isinstance(target, ir.Attr):
@@ -1380,7 +1389,10 @@ class FunctionAnalysis:
         function (`model.backbone.eval()` before `model.train()`; through a call, the label is
         the callee's own name for the model, which says nothing about how this function reached
         a field's object), or along a path through `obj` that a call here froze."""
-        if not path and freeze.what.startswith(label + "."):
+        if not path and (
+            freeze.what.startswith(label + ".")
+            or any(t == label or t.startswith(label + ".") for t in self.sub_paths.get(child, ()))
+        ):
             return True
         return obj in self.call_freezes.get((child, freeze), ())
 
@@ -1395,7 +1407,13 @@ class FunctionAnalysis:
             held.add(inner)
             inner = _parent(inner)
         for holder_path, attr, values in fields:
-            if not held.isdisjoint(values):
+            if held.isdisjoint(values):
+                continue
+            if holder_path.startswith("N:"):
+                # A model the call built and returned, frozen inside (`build_model()` freezing
+                # its backbone): through that instance.
+                self._remember_freeze_path(obj, freeze, {holder_path})
+            else:
                 self._note_call_freeze(obj, freeze, f"{holder_path}.{attr}", resolve)
 
     def _note_argument_freeze(
@@ -1655,6 +1673,15 @@ class FunctionAnalysis:
             return self._one_of(
                 state, [lambda branch, sym=sym: self.call_symbol(node, sym, branch, None) for sym in callee.alts]
             )
+        if callee.objs and type(func) is ir.Name:
+            passed = self._call_passed_functions(node, callee, state)
+            if passed is not None:
+                return passed
+        if callee.objs:
+            targets = self._dunder_call_targets(node, callee)
+            if targets:
+                args, kwargs = self.eval_args(node, state)
+                return self._call_any(node, targets, args, kwargs, callee, state)
         if isinstance(func, ir.Call) and self.fn.name == "forward" and self.in_module_class:
             built = self._qualify(func.func) or ""
             if K.torch_nn_class(built) in K.DROPOUT_CLASSES:
@@ -1732,8 +1759,8 @@ class FunctionAnalysis:
         if sym.kind == "external":
             return self.call_external(node, sym.target, state)
         args, kwargs = self.eval_args(node, state)
-        if sym.kind == "builtin" and sym.target in ("getattr",) and args:
-            return Value(objs=args[0].objs)
+        if sym.kind == "builtin" and sym.target == "getattr" and len(args) >= 2:
+            return self._getattr_value(node, args, state)
         if sym.kind == "builtin" and sym.target in ("list", "tuple", "sorted", "reversed", "iter") and len(args) == 1:
             return Value(objs=args[0].objs, taint=args[0].taint, params_of=args[0].params_of)  # the same elements
         result = self._opaque_result(args, kwargs)
@@ -1744,6 +1771,20 @@ class FunctionAnalysis:
             if params_of:
                 return Value(taint=result.taint, params_of=params_of)
         return result
+
+    def _getattr_value(self, node: ir.Call, args: list[Value], state: State) -> Value:
+        """`getattr(obj, "name")`: that attribute (`getattr(model, "module", model)`: the model
+        either way); with a name known only at run time (`getattr(backbone, f"layer{i}")`) some
+        attribute, an object we lost track of (never the object itself: `.eval()` on it would
+        freeze the whole model). A default joins in."""
+        name = node.args[1]
+        if type(name) is ir.Const and type(name.value) is str:
+            objs = self.attr_objs(state, args[0].objs, name.value)
+        else:
+            objs = frozenset({UNKNOWN_OBJ}) if args[0].objs else _NO_OBJS
+        if len(args) >= 3:
+            objs = objs | args[2].objs
+        return Value(objs=objs)
 
     def _opaque_result(self, args: list[Value], kwargs: dict[str, Value], recv: Value | None = None) -> Value:
         taint: frozenset[str] = _NO_OBJS
@@ -1811,6 +1852,11 @@ class FunctionAnalysis:
             return NOTHING
         if meth == "forward" and recv.objs:
             return self.forward(node, recv, args, kwargs, state)
+        if target is None and recv.objs:
+            # `self.evaluator(self.model)`: an evaluator object held in an attribute, called.
+            held = self._dunder_call_targets(node, Value(objs=self.attr_objs(state, recv.objs, meth)))
+            if held:
+                return self._call_any(node, held, args, kwargs, Value(objs=self.attr_objs(state, recv.objs, meth)), state)
         callee = self._called_attribute(recv, meth, state)
         if callee is not None:
             # `self.model(x)`: a module held in an attribute, called.
@@ -1856,7 +1902,12 @@ class FunctionAnalysis:
         if meth in ("modules", "children"):
             # Some submodules: switching them must not change the model's own mode, but a later
             # train() on the model re-enables them (EG009).
-            return Value(objs=frozenset(f"{o}.<sub>" for o in recv.objs if not o.startswith("U:")))
+            subs = frozenset(f"{o}.<sub>" for o in recv.objs if not o.startswith("U:"))
+            text = path_text(node.func.value)  # type: ignore[union-attr]
+            if text:
+                for sub in subs:
+                    self.sub_paths.setdefault(sub, set()).add(text)
+            return Value(objs=subs)
         if meth in ("named_modules", "named_children"):
             return NOTHING
         if meth in ("detach", "item", "tolist", "numpy"):
@@ -2010,28 +2061,47 @@ class FunctionAnalysis:
         ways (a train and an eval strategy: joining them would mix the two)."""
         if len(recv.objs) != 1 or meth not in self.ctx.index.method_names():
             return []
-        (obj,) = recv.objs
-        param = obj[2:]
-        if not obj.startswith("E:"):
-            return []
-        if param.startswith("self.") and param.count(".") == 1:
-            # `for cb in self.callbacks: cb.on_epoch_end(self)`: what the constructor stored there.
-            source = self._constructor_param(param[5:])
-            if source is None:
-                return []
-            passed = self.ctx.passed_objects(*source, reader=self.key)
-        elif param in ("self", "cls") or all(p.name != param for p in self.fn.params):
-            return []
-        else:
-            passed = self.ctx.passed_objects(self.key, param)
+        passed = self._passed_for(recv)
         targets: list[str] = []
         for passed_obj in sorted(passed):
+            if passed_obj.startswith("F:"):
+                continue  # a function passed beside the objects: it has no methods to run
             class_key = self.ctx.read_class(passed_obj, self.key)
             target = self.ctx.index.find_method(class_key, meth) if class_key is not None else None
             if target is None:
                 return []
             if target not in targets:
                 targets.append(target)
+        return [] if self._pull_apart(targets) else targets
+
+    def _dunder_call_targets(self, node: ir.Call, callee: Value) -> list[str]:
+        """`evaluator(model)` on an object of a project class that is no module (an evaluator, a
+        validator, a hook): its `__call__` runs. Also on a parameter or a constructor-stored field
+        named for what may switch modes (`self.evaluator(...)`), for the objects its callers pass.
+        Empty when any candidate is a module (calling it is a forward) or of no known class."""
+        objs = sorted(callee.objs)
+        classes = [self._class_of(o) for o in objs]
+        passed = None in classes
+        if passed:
+            name = (path_text(node.func) or "").rpartition(".")[2]
+            if len(objs) != 1 or not K.may_change_mode(name) or "__call__" not in self.ctx.index.method_names():
+                return []
+            objs = sorted(o for o in self._passed_for(callee) if not o.startswith("F:"))
+            classes = [self.ctx.read_class(o, self.key) for o in objs]
+            if not objs or None in classes:
+                return []
+        targets: list[str] = []
+        for class_key in classes:
+            target = self.ctx.index.find_method(class_key, "__call__")  # type: ignore[arg-type]
+            if target is None or self.ctx.index.class_props(class_key)[0] is not False:  # type: ignore[arg-type]
+                return []
+            if target not in targets:
+                targets.append(target)
+        return [] if passed and self._pull_apart(targets) else targets
+
+    def _pull_apart(self, targets: list[str]) -> bool:
+        """Whether these candidate callees switch modes opposite ways (joining them would mix a
+        train and an eval strategy). Each is watched: a change of its summary re-runs this."""
         pulls = []
         for target in targets:
             if self.on_call is not None:
@@ -2042,8 +2112,91 @@ class FunctionAnalysis:
             pulls.append(kinds)
         for i, a in enumerate(pulls):
             if M.TRAIN in a and any(M.EVAL in b for j, b in enumerate(pulls) if j != i):
-                return []
-        return targets
+                return True
+        return False
+
+    def _call_passed_functions(self, node: ir.Call, callee: Value, state: State) -> Value | None:
+        """`hook(model, epoch)` or `for cb in callbacks: cb(epoch)` where every caller passes
+        project functions for the parameter (`fit(..., hook=validate)`, a lambda, a
+        `functools.partial`): one of them runs. None when the parameter is no such thing (then
+        calling it is a forward, as for any object), or when the candidates pull apart."""
+        passed = self._passed_for(callee)
+        if not passed or not all(o.startswith("F:") for o in passed):
+            return None
+        values = [decode_function_value(o) for o in sorted(passed)]
+        values = [v for v in values if v[0] in self.ctx.index.functions]
+        if not values or self._pull_apart(sorted({v[0] for v in values})):
+            return None
+        return self._one_of(state, [lambda branch, v=v: self._call_function_value(node, v, branch) for v in values])
+
+    def _call_function_value(self, node: ir.Call, value: FunctionValue, state: State) -> Value:
+        """Call a function passed in by a caller: its bound arguments and the closure variables it
+        reads stand for the objects they held in the caller, found here among what the callers
+        pass for this function's parameters (`model` bound in the partial and passed as `model`
+        too); objects not found here are dropped."""
+        key, bound, closure = value
+        args, kwargs = self.eval_args(node, state)
+        front = [Value(objs=self._here(objs)) for objs in bound]
+        saved = self.closure_env
+        self.closure_env = {name: self._here(objs) for name, objs in closure}
+        try:
+            return self.call_project(node, key, [*front, *args], kwargs, None, state)
+        finally:
+            self.closure_env = saved
+
+    def _here(self, objs: frozenset[str]) -> frozenset[str]:
+        """The entry objects of this function that the callers' objects `objs` came in as."""
+        found: set[str] = set()
+        for param in self.fn.params:
+            if param.name not in ("self", "cls") and objs & self.ctx.passed_objects(self.key, param.name):
+                found.add(f"E:{param.name}")
+        return frozenset(found)
+
+    def function_objects(self, value: Value, state: State) -> frozenset[str]:
+        """The project functions `value` may be, as objects to pass to a callee (see
+        `encode_function_value`): a function, a partial, a lambda or nested function with the
+        objects its closure reads here, or a list/tuple display of them."""
+        out: set[str] = set()
+        syms = value.alts or ((value.sym,) if value.sym is not None else ())
+        for sym in syms:
+            fn = self.ctx.index.functions.get(sym.target) if sym.kind == "function" else None
+            if fn is None:
+                continue
+            bound = tuple(v.objs for v in value.partial) if sym is value.sym else ()
+            out.add(encode_function_value(sym.target, bound, self._closure_of(sym.target, fn, state)))
+        for elt in value.elts or ():
+            out |= self.function_objects(elt, state)
+        return frozenset(out)
+
+    def _closure_of(self, key: str, fn: ir.FunctionFacts, state: State) -> tuple[tuple[str, frozenset[str]], ...]:
+        """(name, objects) of this function's variables that nested function `key` reads."""
+        if fn.parent != self.fn.qualname or self.is_module_body or not key.startswith(f"{self.module}:"):
+            return ()
+        if self.on_call is not None:
+            self.on_call(key)  # what it reads may change with its analysis: this one runs again
+        out = []
+        for name in sorted(_free_names(fn) & self.fn.local_names):
+            objs = self.read_name(name, state).objs
+            if objs:
+                out.append((name, objs))
+        return tuple(out)
+
+    def _passed_for(self, value: Value) -> set[str]:
+        """What the callers pass for the parameter `value` is (empty when it is no parameter):
+        `cb` in `for cb in callbacks:`, or `self.callbacks` when the constructor stored its
+        parameter there. Read through `passed_objects`: this analysis runs again when it grows."""
+        if len(value.objs) != 1:
+            return set()
+        (obj,) = value.objs
+        if not obj.startswith("E:"):
+            return set()
+        param = obj[2:]
+        if param.startswith("self.") and param.count(".") == 1:
+            source = self._constructor_param(param[5:])
+            return self.ctx.passed_objects(*source, reader=self.key) if source is not None else set()
+        if param in ("self", "cls") or all(p.name != param for p in self.fn.params):
+            return set()
+        return self.ctx.passed_objects(self.key, param)
 
     def _constructor_param(self, attr: str) -> tuple[str, str] | None:
         """(the class's `__init__`, its parameter) when `__init__` stores that parameter, as
@@ -2192,9 +2345,9 @@ class FunctionAnalysis:
         fwd = self.forwards.get(fid)
         loop = self.loop_stack[-1] if self.loop_stack else None
         optimized = bool(model.objs & state.optimized)
-        loaded = _marked(model.objs, state.loaded)
         stepped = _marked(model.objs, state.stepped)
         train_objs, eval_objs = self._objs_by_mode(state, model.objs)
+        loaded = _loaded_weights(model.objs, train_objs, state)
         if fwd is None:
             fwd = Forward(
                 fid=fid,
@@ -2250,8 +2403,11 @@ class FunctionAnalysis:
         summary = self.ctx.summary(key)
         bound = _bind(fn, args, kwargs, recv)
         for name, value in bound.items():
-            if value.objs:
-                self.ctx.pass_objects(key, name, value.objs)
+            passed = value.objs
+            if value.sym is not None or value.alts or value.elts:
+                passed = passed | self.function_objects(value, state)
+            if passed:
+                self.ctx.pass_objects(key, name, passed)
         self._mark_used_all([*args, *kwargs.values()])
         result = self.apply_summary(node, key, fn, summary, bound, state)
         if summary.forwards_self and recv is not None and recv.objs and fn.name not in K.MODULE_API_METHODS:
@@ -2380,7 +2536,8 @@ class FunctionAnalysis:
         bound: dict[str, Value],
         state: State,
     ) -> Value:
-        callee = f"{fn.name}()"
+        # A lambda or `__call__` is named by the call that ran it (`hook()`, `evaluator()`).
+        callee = f"{fn.name}()" if not fn.name.startswith("<lambda") and fn.name != "__call__" else f"{path_text(node.func) or fn.name}()"
         pre = state.copy()
 
         def resolve(path: str) -> frozenset[str]:
@@ -2403,7 +2560,7 @@ class FunctionAnalysis:
         self._apply_effects(effects, state, pre, resolve, callee, node, fn)
         self._restore_saved_flags(summary, bound, state, resolve)
         for holder_path, attr, values in summary.fields:
-            holders = resolve(holder_path)
+            holders = {holder_path} if holder_path.startswith("N:") else resolve(holder_path)
             vals: set[str] = set()
             for v in values:
                 vals |= resolve(v[2:]) if v.startswith("E:") else {v}
@@ -2470,6 +2627,8 @@ class FunctionAnalysis:
                 scope, name = root[2:].split("|", 1)
                 if scope == self.fn.qualname:
                     objs = state.vars.get(name, NOTHING).objs
+                elif self.closure_env is not None:
+                    objs = self.closure_env.get(name, _NO_OBJS)  # a passed-in closure's (see `_call_function_value`)
                 else:
                     objs = self._entry_var(root, state).objs
             else:
@@ -2536,9 +2695,9 @@ class FunctionAnalysis:
             existing.mode = existing.mode.join(mode)
             existing.objs = existing.objs | objs
             existing.no_grad = existing.no_grad and (req.no_grad or self.no_grad)
-            existing.loaded = existing.loaded or _marked(objs, pre.loaded)
             existing.stepped = existing.stepped or _marked(objs, pre.stepped)
             train_objs, eval_objs = self._objs_by_mode(pre, objs)
+            existing.loaded = existing.loaded or _loaded_weights(objs, train_objs, pre)
             existing.train_objs = existing.train_objs | train_objs
             existing.eval_objs = existing.eval_objs | eval_objs
             existing.feeds_training = existing.feeds_training or req.feeds_training
@@ -2562,7 +2721,7 @@ class FunctionAnalysis:
             loop=loop,
             via=via,
             optimized=bool(objs & pre.optimized),
-            loaded=_marked(objs, pre.loaded),
+            loaded=_loaded_weights(objs, train_objs, pre),
             stepped=_marked(objs, pre.stepped),
             train_objs=train_objs,
             eval_objs=eval_objs,
@@ -2739,6 +2898,34 @@ class FunctionAnalysis:
         self.ctx.set_alloc(obj, ObjInfo(label=_LOADED_LABEL, is_module=None, sensitive=True), self.key)
         state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, _LOADED_LABEL))
         return Value(objs=frozenset({obj}))
+
+    def _may_call_project(self, call: ir.Call, state: State) -> bool:
+        """Whether this call (or the one a `.to(device)` chain starts from) may run project code:
+        its result may be known once that code's summary is (an untracked result is then not
+        final, and what is concluded from it must not depend on the order of analysis)."""
+        while type(call.func) is ir.Attr and type(call.func.value) is ir.Call and call.func.attr in K.SELF_RETURNING_METHODS:
+            call = call.func.value
+        func = call.func
+        if type(func) is ir.Attr and func.attr in self.ctx.index.method_names():
+            return True
+        if type(func) is ir.Name:
+            held = self.read_name(func.id, state)  # `builder = build_model` earlier
+            if held.objs or held.alts or (held.sym is not None and held.sym.kind in ("function", "class")):
+                return True
+        sym = self.ctx.index.static_symbol(func, self.facts, self.fn)
+        return sym.kind in ("function", "class")
+
+    def _untracked_model(self, source: ir.Call, value: Value, state: State) -> Value:
+        """`model = ARCHS[name](weights=w)`, or another call of nothing in the project, assigned to
+        a name this function uses as a module (`model.parameters()`, `model.fc = nn.Linear(...)`):
+        a model of unknown class and mode, so that the code's own train()/eval() calls on it are
+        followed (its origin alone never yields a finding)."""
+        obj = self._alloc_id(source)
+        label = f"{path_text(source.func) or 'model'}()"
+        self.ctx.set_alloc(obj, ObjInfo(label=label, is_module=True, sensitive=True), self.key)
+        state.modes[obj] = M.only(M.UNKNOWN, self._origin(source.loc, label, explicit=False))
+        _drop_children(state.modes, obj)
+        return Value(objs=frozenset({obj}), taint=value.taint)
 
     def _alloc_module(
         self,
@@ -3024,11 +3211,17 @@ class FunctionAnalysis:
             enter_effects = tuple(_entry_effects(at_yield))
             enter_flag_effects = self._flag_effects(at_yield)
         flag_effects = self._flag_effects(exit_state)
+        returns: set[str] = set()
+        returns_forward_of: set[str] = set()
+        for value in self.returns:
+            returns |= value.objs
         fields = []
         for (holder, attr), values in sorted(exit_state.fields.items()):
             hpath = entry_path(holder)
             if hpath is None:
-                continue
+                if not holder.startswith("N:") or root_of(holder) not in returns:
+                    continue
+                hpath = holder  # a model built here and returned: the caller gets its fields too
             fields.append((hpath, attr, tuple(sorted(values))))
         fresh = []
         seen: set[str] = set()
@@ -3036,10 +3229,6 @@ class FunctionAnalysis:
             if obj.startswith("N:") and obj not in seen:
                 seen.add(obj)
                 fresh.append((obj, mode))
-        returns: set[str] = set()
-        returns_forward_of: set[str] = set()
-        for value in self.returns:
-            returns |= value.objs
         requirements: dict[tuple[str, str], Requirement] = {}
         for fwd in sorted(self.forwards.values(), key=lambda f: f.fid):
             if fwd.mode.entry is None or self.framework_managed:
@@ -3387,6 +3576,52 @@ def _argument_expr(fn: ir.FunctionFacts, node: ir.Call, param: str) -> ir.Expr |
         return None
     recv = node.func.value if type(node.func) is ir.Attr else None
     return _bind(fn, list(node.args), dict(node.kwargs), recv).get(param)
+
+
+# A project function passed as a value: (its key, the objects bound in front by a partial, the
+# objects of the caller's variables its closure reads).
+FunctionValue = tuple[str, tuple[frozenset[str], ...], tuple[tuple[str, frozenset[str]], ...]]
+
+# Separators inside a function value's object id: never in a path, a name or an object id.
+_PART, _ITEM, _OBJ = "\x1e", "\x1f", "\x1d"
+
+
+def encode_function_value(key: str, bound: tuple[frozenset[str], ...], closure: tuple[tuple[str, frozenset[str]], ...]) -> str:
+    """A function value as an object id ("F:..."), passed to callees like any object: what a
+    caller passes for a parameter is a set of object ids (`Context.pass_objects`)."""
+    if not bound and not closure:
+        return f"F:{key}"
+    front = _ITEM.join(_OBJ.join(sorted(objs)) for objs in bound)
+    env = _ITEM.join(f"{name}={_OBJ.join(sorted(objs))}" for name, objs in closure)
+    return f"F:{key}{_PART}{front}{_PART}{env}"
+
+
+def decode_function_value(obj: str) -> FunctionValue:
+    key, _, rest = obj[2:].partition(_PART)
+    if not rest:
+        return key, (), ()
+    front, _, env = rest.partition(_PART)
+    bound = tuple(_objs(part) for part in front.split(_ITEM)) if front else ()
+    closure = tuple((name, _objs(objs)) for name, _, objs in (item.partition("=") for item in env.split(_ITEM))) if env else ()
+    return key, bound, closure
+
+
+def _objs(text: str) -> frozenset[str]:
+    return frozenset(text.split(_OBJ)) if text else _NO_OBJS
+
+
+def _loaded_weights(objs: frozenset[str], train_objs: frozenset[str], state: State) -> bool:
+    """Whether a forward runs a model with loaded or learned weights: of the objects that may be
+    in train mode, when some are (`for m in [fresh, loaded]: m(x)`: the fresh one's train mode
+    says nothing about the loaded one's weights)."""
+    return _marked(train_objs or objs, state.loaded)
+
+
+def _free_names(fn: ir.FunctionFacts) -> set[str]:
+    """Names a function reads that it does not bind (a superset: attribute names too)."""
+    walk = Walk()
+    walk.block(fn.body)
+    return walk.names - fn.local_names
 
 
 def _bind(fn: ir.FunctionFacts, args: list[_Arg], kwargs: dict[str, _Arg], recv: _Arg | None) -> dict[str, _Arg]:

@@ -116,7 +116,8 @@ class Summary:
     # path or fresh object, mode at exit when the argument is true, when it is false). A caller passing a literal,
     # or relying on a literal default, gets the one that applies instead of the joined effect.
     flag_effects: tuple[tuple[str, str, ModeVal, ModeVal], ...] = ()
-    # (holder entry path, attribute, value object ids as entry paths "E:..." or allocations "N:...")
+    # (holder entry path, or a returned model built here "N:...", attribute, value object ids as
+    # entry paths "E:..." or allocations "N:...")
     fields: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     # Objects (entry "E:<path>" or allocations "N:...") whose weights were loaded / are optimized.
     loaded: frozenset[str] = frozenset()

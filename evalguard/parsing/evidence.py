@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from evalguard.analysis.knowledge import MODULE_EVIDENCE_METHODS, mode_word
 from evalguard.parsing import ir
-from evalguard.parsing.ir import path_text
+from evalguard.parsing.ir import dotted_name, path_text
 
 # Longer string constants are prose or data, never an attribute name (`getattr(m, "eval")`).
 _MAX_NAME_STRING = 64
@@ -81,9 +81,13 @@ class Walk:
                 expr(s.expr)
             elif t is ir.Assign:
                 expr(s.value)
-                # Targets count for the mode words (`m.training = False`), not as module evidence.
+                # Targets count for the mode words (`m.training = False`), not as module evidence,
+                # except a layer replacing a local model's head (`model.fc = nn.Linear(...)`): its
+                # holder is a module. (Not on `self`: a trainer holds layers too.)
                 for target in s.targets:
                     expr(target, False)
+                    if type(target) is ir.Attr and type(target.value) is ir.Name and target.value.id != "self" and _builds_layer(s.value):
+                        self.evidence.add(target.value.id)
             elif t is ir.If:
                 expr(s.test)
                 self.block(s.body)
@@ -119,3 +123,12 @@ class Walk:
             elif t is ir.Delete:
                 for target in s.targets:
                     expr(target, False)
+
+
+def _builds_layer(value: object) -> bool:
+    """`nn.Linear(...)`, `torch.nn.Sequential(...)`: a torch.nn layer built in place."""
+    if type(value) is not ir.Call:
+        return False
+    name = dotted_name(value.func) or ""
+    head, _, last = name.rpartition(".")
+    return head in ("nn", "torch.nn") and last[:1].isupper()
