@@ -436,6 +436,8 @@ class FunctionAnalysis:
         # (field objects are shared by every instance: the text says which one, see
         # `_froze_this_instance`).
         self.sub_paths: dict[str, set[str]] = {}
+        # (container built here, a part frozen before it was wrapped, that freeze).
+        self.wrapped_freezes: set[tuple[str, str, Origin]] = set()
         # `model.train()` then a training step on entry references (see `Summary.unfreezes`).
         self.unfreeze_reqs: set[tuple[str, Loc, str, str, tuple[tuple[str, str, int], ...]]] = set()
         self.events: dict[tuple[str, Loc], Event] = {}
@@ -1361,7 +1363,8 @@ class FunctionAnalysis:
                     mode is not None
                     and mode.eval is not None
                     and mode.eval.explicit
-                    and mode.eval != parent_mode.eval
+                    # (A container built around frozen parts runs in their mode: its eval is theirs.)
+                    and (mode.eval != parent_mode.eval or (obj, child, mode.eval) in self.wrapped_freezes)
                     and child != f"N:{mode.eval.path}:{mode.eval.line}:{mode.eval.col}"  # built in eval
                     and (not shared or self._froze_this_instance(obj, child, mode.eval, label, path))
                     and not self._refrozen_later_in_loop(mode.eval)
@@ -2967,6 +2970,15 @@ class FunctionAnalysis:
         state.modes[obj] = mode
         if loaded:
             state.loaded = state.loaded | {obj}
+        for i, arg in enumerate(args):
+            if arg.objs:
+                state.fields[(obj, str(i))] = arg.objs  # `model[0]`; what its train() reaches
+        for child in children:
+            frozen = state.modes.get(child)
+            if frozen is not None and frozen.eval is not None and frozen.eval.explicit:
+                # `backbone.eval()` before wrapping it: a freeze of this container's part.
+                self._remember_freeze_path(child, frozen.eval, {obj})
+                self.wrapped_freezes.add((obj, child, frozen.eval))
         return value
 
     def _sensitive_module(self, obj: str) -> bool:
