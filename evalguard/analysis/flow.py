@@ -490,6 +490,7 @@ class FunctionAnalysis:
         self.forwards_self = False
         # Enclosing `if isinstance(x, C)` tests: (path text of x, project class keys).
         self.narrowed: list[tuple[str, tuple[str, ...]]] = []
+        self.with_depth = 0  # `with` blocks around the statement being analysed
         # While calling a function a caller passed in: its closure variables' objects here.
         self.closure_env: dict[str, frozenset[str]] | None = None
         self.evaluation_like = K.is_evaluation_name(self.fn.name) and not (
@@ -736,6 +737,12 @@ class FunctionAnalysis:
             if all(s is None or s.modes.get(obj) is m for s, m in ((then_state, then_mode), (else_state, else_mode))):
                 joined.modes[obj] = cond[2]
                 joined.conds = {**joined.conds, key: cond}
+        if state.unfrozen and joined.unfrozen:
+            # `model.train()` then `if cfg.freeze_bn: model.backbone.eval()`: a part re-frozen on
+            # one branch is re-frozen on purpose (frozen under the same condition, as a rule).
+            refrozen = {u for u in state.unfrozen if any(u not in b.unfrozen for b in branches)}
+            if refrozen:
+                joined.unfrozen = joined.unfrozen - refrozen
         return joined
 
     def _branch(
@@ -948,6 +955,30 @@ class FunctionAnalysis:
         outer = self.no_grad
         restores: list[tuple[str, ModeVal]] = []
         exits_before = len(self.with_exits)
+        self.with_depth += 1
+        try:
+            return self._with_block(stmt, state, outer, restores, exits_before)
+        finally:
+            self.with_depth -= 1
+
+    def _enter_context(self, node: ir.Call, state: State) -> Value:
+        """`stack.enter_context(cm)` inside a `with ExitStack() as stack:` block (detectron2's
+        `inference_context`, `torch.no_grad()`): `cm` is entered here and left where the
+        enclosing `with` block ends, like a `with` of its own."""
+        inner = node.args[0]
+        if self._is_no_grad_ctx(inner, state):
+            if not self.no_grad:
+                self.no_grad_line = self.current_loc.line
+            self.no_grad = True
+        self.entering_block = inner if type(inner) is ir.Call else None
+        try:
+            return self.expr(inner, state)
+        finally:
+            self.entering_block = None
+
+    def _with_block(
+        self, stmt: ir.With, state: State, outer: bool, restores: list[tuple[str, ModeVal]], exits_before: int
+    ) -> State | None:
         for ctx_expr, target in stmt.items:
             mode_ctx = self._mode_context(ctx_expr, state)
             if mode_ctx is not None:
@@ -1403,7 +1434,9 @@ class FunctionAnalysis:
         self, obj: str, freeze: Origin, fields: tuple, resolve: Callable[[str], frozenset[str]]
     ) -> None:
         """A call built `obj` (or what holds it) and froze it (a model whose constructor runs
-        `self.backbone.eval()`): the path is the field the call stored it in (`self.backbone`)."""
+        `self.backbone.eval()`): the path is the field the call stored it in (`self.backbone`), or
+        a field of a model the call built and made reachable (a trainer's constructor building
+        `self.model` and freezing `self.model.backbone`)."""
         held = {obj}
         inner = _parent(obj)
         while inner is not None:
@@ -1412,12 +1445,15 @@ class FunctionAnalysis:
         for holder_path, attr, values in fields:
             if held.isdisjoint(values):
                 continue
+            # What the field holds on the way to `obj` (the trainer's `self.model`) is on the path too.
+            inside = {v for v in values if v in held and v != obj}
             if holder_path.startswith("N:"):
                 # A model the call built and returned, frozen inside (`build_model()` freezing
                 # its backbone): through that instance.
-                self._remember_freeze_path(obj, freeze, {holder_path})
+                self._remember_freeze_path(obj, freeze, {holder_path} | inside)
             else:
                 self._note_call_freeze(obj, freeze, f"{holder_path}.{attr}", resolve)
+                self._remember_freeze_path(obj, freeze, inside)
 
     def _note_argument_freeze(
         self, obj: str, freeze: Origin, path: str, fn: ir.FunctionFacts, node: ir.Call, pre: State
@@ -1801,6 +1837,8 @@ class FunctionAnalysis:
     # ------------------------------------------------------------------ method calls on objects
 
     def method_call(self, node: ir.Call, meth: str, recv: Value, state: State) -> Value:
+        if meth == "enter_context" and self.with_depth and len(node.args) == 1 and not node.kwargs and not node.has_star:
+            return self._enter_context(node, state)
         # Project method through the receiver's class.
         if meth == "train" and recv.objs:
             literal = _bad_mode_literal(node)
@@ -2119,18 +2157,38 @@ class FunctionAnalysis:
         return False
 
     def _call_passed_functions(self, node: ir.Call, callee: Value, state: State) -> Value | None:
-        """`hook(model, epoch)` or `for cb in callbacks: cb(epoch)` where every caller passes
-        project functions for the parameter (`fit(..., hook=validate)`, a lambda, a
-        `functools.partial`): one of them runs. None when the parameter is no such thing (then
-        calling it is a forward, as for any object), or when the candidates pull apart."""
+        """`hook(model, epoch)` or `for cb in callbacks: cb(epoch)` where every caller passes a
+        project function for the parameter (`fit(..., hook=validate)`, a lambda, a
+        `functools.partial`) or an object whose class (no module) defines `__call__`
+        (`run_epoch(model, loader, TrainStep(opt))`): one of them runs. None when the parameter is
+        no such thing (then calling it is a forward, as for any object), when it is named or used
+        as a model, or when the candidates pull apart."""
+        name = node.func.id if type(node.func) is ir.Name else ""
+        if not name or K.MODEL_NAME.search(name) or name in self.evidence_names:
+            return None  # (a model's forward: not worth watching what the callers pass)
         passed = self._passed_for(callee)
-        if not passed or not all(o.startswith("F:") for o in passed):
+        if not passed:
             return None
-        values = [decode_function_value(o) for o in sorted(passed)]
-        values = [v for v in values if v[0] in self.ctx.index.functions]
-        if not values or self._pull_apart(sorted({v[0] for v in values})):
+        calls: list[tuple[str, Callable[[State], Value]]] = []
+        for obj in sorted(passed):
+            if obj.startswith("F:"):
+                value = decode_function_value(obj)
+                if value[0] not in self.ctx.index.functions:
+                    return None
+                calls.append((value[0], lambda branch, v=value: self._call_function_value(node, v, branch)))
+                continue
+            class_key = self.ctx.read_class(obj, self.key)
+            target = self.ctx.index.find_method(class_key, "__call__") if class_key is not None else None
+            if target is None or self.ctx.index.class_props(class_key)[0] is not False:  # type: ignore[arg-type]
+                return None
+            calls.append((target, lambda branch, t=target, o=obj: self._call_passed_object(node, t, o, branch)))
+        if self._pull_apart(sorted({key for key, _ in calls})):
             return None
-        return self._one_of(state, [lambda branch, v=v: self._call_function_value(node, v, branch) for v in values])
+        return self._one_of(state, [call for _, call in calls])
+
+    def _call_passed_object(self, node: ir.Call, target: str, obj: str, state: State) -> Value:
+        args, kwargs = self.eval_args(node, state)
+        return self.call_project(node, target, args, kwargs, Value(objs=frozenset({obj})), state)
 
     def _call_function_value(self, node: ir.Call, value: FunctionValue, state: State) -> Value:
         """Call a function passed in by a caller: its bound arguments and the closure variables it
@@ -2415,7 +2473,9 @@ class FunctionAnalysis:
         result = self.apply_summary(node, key, fn, summary, bound, state)
         if summary.forwards_self and recv is not None and recv.objs and fn.name not in K.MODULE_API_METHODS:
             # `model.forward_features(x)`, `model.encode(x)`: the module runs, in its current mode.
-            fwd = self.forward(node, recv, [], {}, state, synthetic=True, label=path_text(node.func))
+            # Named by its receiver (`module`): the messages and fixes switch that.
+            receiver = node.func.value if type(node.func) is ir.Attr else node.func
+            fwd = self.forward(node, recv, [], {}, state, synthetic=True, label=path_text(receiver))
             result = Value(objs=result.objs, taint=result.taint | fwd.taint, elts=result.elts)
         return result
 
@@ -3228,12 +3288,16 @@ class FunctionAnalysis:
         for value in self.returns:
             returns |= value.objs
         fields = []
+        reachable = _reachable_fresh(exit_state, returns)
         for (holder, attr), values in sorted(exit_state.fields.items()):
             hpath = entry_path(holder)
             if hpath is None:
-                if not holder.startswith("N:") or root_of(holder) not in returns:
+                if root_of(holder) not in reachable or not any(_frozen_here(exit_state, v) for v in values):
                     continue
-                hpath = holder  # a model built here and returned: the caller gets its fields too
+                # A part frozen here of a model built here that the caller can reach (returned, or
+                # stored in a field of what it passed: a trainer's `self.model.backbone`): the
+                # caller gets to know where that part is (see `_note_fresh_freeze`).
+                hpath = holder
             fields.append((hpath, attr, tuple(sorted(values))))
         fresh = []
         seen: set[str] = set()
@@ -3620,6 +3684,35 @@ def decode_function_value(obj: str) -> FunctionValue:
 
 def _objs(text: str) -> frozenset[str]:
     return frozenset(text.split(_OBJ)) if text else _NO_OBJS
+
+
+def _frozen_here(state: State, obj: str) -> bool:
+    """`obj`, or a part of it reached by path (`.<sub>` of `.modules()`), is in eval mode by an
+    explicit switch."""
+    inside = obj + "."
+    return any(
+        (key == obj or key.startswith(inside)) and mode.eval is not None and mode.eval.explicit
+        for key, mode in state.modes.items()
+    )
+
+
+def _reachable_fresh(state: State, returns: set[str]) -> set[str]:
+    """Objects built in a function ("N:...") that its caller can reach: returned, or held in a
+    field of an entry object, or in a field of one of those, transitively."""
+    found = {o for o in returns if o.startswith("N:")}
+    for (holder, _attr), values in state.fields.items():
+        if holder.startswith("E:"):
+            found |= {v for v in values if v.startswith("N:")}
+    frontier = list(found)
+    while frontier:
+        inside = frontier.pop() + "."
+        for (holder, _attr), values in state.fields.items():
+            if holder.startswith("N:") and (holder + ".").startswith(inside):
+                for v in values:
+                    if v.startswith("N:") and v not in found:
+                        found.add(v)
+                        frontier.append(v)
+    return found
 
 
 def _loaded_weights(objs: frozenset[str], train_objs: frozenset[str], state: State) -> bool:
