@@ -1128,7 +1128,7 @@ class FunctionAnalysis:
         if isinstance(target, ir.Name):
             key = self._var_key(target.id)
             if target.id in self.evidence_names or target.id in self.ctx.model_names:
-                if not value.objs and value.sym is None and type(source) is ir.Call and not self._may_call_project(source, state):
+                if not value.objs and value.sym is None and type(source) is ir.Call:
                     value = self._untracked_model(source, value, state)
                 self._upgrade_evidence(value, state)
             state.vars[key] = value
@@ -2962,30 +2962,16 @@ class FunctionAnalysis:
         state.modes[obj] = M.only(M.UNKNOWN, self._origin(node.loc, _LOADED_LABEL))
         return Value(objs=frozenset({obj}))
 
-    def _may_call_project(self, call: ir.Call, state: State) -> bool:
-        """Whether this call (or the one a `.to(device)` chain starts from) may run project code:
-        its result may be known once that code's summary is (an untracked result is then not
-        final, and what is concluded from it must not depend on the order of analysis)."""
-        while type(call.func) is ir.Attr and type(call.func.value) is ir.Call and call.func.attr in K.SELF_RETURNING_METHODS:
-            call = call.func.value
-        func = call.func
-        if type(func) is ir.Attr and func.attr in self.ctx.index.method_names():
-            return True
-        if type(func) is ir.Name:
-            held = self.read_name(func.id, state)  # `builder = build_model` earlier
-            if held.objs or held.alts or (held.sym is not None and held.sym.kind in ("function", "class")):
-                return True
-        sym = self.ctx.index.static_symbol(func, self.facts, self.fn)
-        return sym.kind in ("function", "class")
-
     def _untracked_model(self, source: ir.Call, value: Value, state: State) -> Value:
-        """`model = ARCHS[name](weights=w)`, or another call of nothing in the project, assigned to
-        a name this function uses as a module (`model.parameters()`, `model.fc = nn.Linear(...)`):
-        a model of unknown class and mode, so that the code's own train()/eval() calls on it are
-        followed (its origin alone never yields a finding)."""
+        """`model = ARCHS[name](weights=w)`, `model = create_model(args.model)` from a registry, any
+        call whose result is not tracked, assigned to a name this function uses as a module
+        (`model.parameters()`, `model.fc = nn.Linear(...)`): a model of unknown class and mode, so
+        that the code's own train()/eval() calls on it are followed (its origin alone never yields
+        a finding). Nothing is recorded about it project-wide (an object of unknown class counts
+        as mode-sensitive anyway): a project call's result may be known later in the analysis,
+        and the object is then simply not built (the outcome does not depend on the order)."""
         obj = self._alloc_id(source)
         label = f"{path_text(source.func) or 'model'}()"
-        self.ctx.set_alloc(obj, ObjInfo(label=label, is_module=True, sensitive=True), self.key)
         state.modes[obj] = M.only(M.UNKNOWN, self._origin(source.loc, label, explicit=False))
         _drop_children(state.modes, obj)
         return Value(objs=frozenset({obj}), taint=value.taint)
