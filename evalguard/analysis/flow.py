@@ -1895,9 +1895,10 @@ class FunctionAnalysis:
             return self.forward(node, recv, args, kwargs, state)
         if target is None and recv.objs:
             # `self.evaluator(self.model)`: an evaluator object held in an attribute, called.
-            held = self._dunder_call_targets(node, Value(objs=self.attr_objs(state, recv.objs, meth)))
-            if held:
-                return self._call_any(node, held, args, kwargs, Value(objs=self.attr_objs(state, recv.objs, meth)), state)
+            held = Value(objs=self.attr_objs(state, recv.objs, meth))
+            calls = self._dunder_call_targets(node, held)
+            if calls:
+                return self._call_any(node, calls, args, kwargs, held, state)
         callee = self._called_attribute(recv, meth, state)
         if callee is not None:
             # `self.model(x)`: a module held in an attribute, called.
@@ -2133,12 +2134,20 @@ class FunctionAnalysis:
                 return []
         targets: list[str] = []
         for class_key in classes:
-            target = self.ctx.index.find_method(class_key, "__call__")  # type: ignore[arg-type]
-            if target is None or self.ctx.index.class_props(class_key)[0] is not False:  # type: ignore[arg-type]
+            target = self._call_method_of(class_key)
+            if target is None:
                 return []
             if target not in targets:
                 targets.append(target)
         return [] if passed and self._pull_apart(targets) else targets
+
+    def _call_method_of(self, class_key: str | None) -> str | None:
+        """The `__call__` that calling an object of this class runs: a project class that is no
+        module (calling a module is a forward) and defines one."""
+        if class_key is None:
+            return None
+        target = self.ctx.index.find_method(class_key, "__call__")
+        return target if target is not None and self.ctx.index.class_props(class_key)[0] is False else None
 
     def _pull_apart(self, targets: list[str]) -> bool:
         """Whether these candidate callees switch modes opposite ways (joining them would mix a
@@ -2177,9 +2186,8 @@ class FunctionAnalysis:
                     return None
                 calls.append((value[0], lambda branch, v=value: self._call_function_value(node, v, branch)))
                 continue
-            class_key = self.ctx.read_class(obj, self.key)
-            target = self.ctx.index.find_method(class_key, "__call__") if class_key is not None else None
-            if target is None or self.ctx.index.class_props(class_key)[0] is not False:  # type: ignore[arg-type]
+            target = self._call_method_of(self.ctx.read_class(obj, self.key))
+            if target is None:
                 return None
             calls.append((target, lambda branch, t=target, o=obj: self._call_passed_object(node, t, o, branch)))
         if self._pull_apart(sorted({key for key, _ in calls})):
