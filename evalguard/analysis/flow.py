@@ -491,6 +491,7 @@ class FunctionAnalysis:
         # Enclosing `if isinstance(x, C)` tests: (path text of x, project class keys).
         self.narrowed: list[tuple[str, tuple[str, ...]]] = []
         self.with_depth = 0  # `with` blocks around the statement being analysed
+        self.calls_passed: set[tuple[str, tuple[str, ...]]] = set()  # see `Summary.calls_passed`
         # While calling a function a caller passed in: its closure variables' objects here.
         self.closure_env: dict[str, frozenset[str]] | None = None
         self.evaluation_like = K.is_evaluation_name(self.fn.name) and not (
@@ -2191,8 +2192,35 @@ class FunctionAnalysis:
                 return None
             calls.append((target, lambda branch, t=target, o=obj: self._call_passed_object(node, t, o, branch)))
         if self._pull_apart(sorted({key for key, _ in calls})):
+            if all(o.startswith("F:") for o in passed):
+                # Each caller's own function is run at its call (see `Summary.calls_passed`).
+                self.calls_passed.add((name, tuple(self._entry_path_of(a, state) for a in node.args)))
             return None
         return self._one_of(state, [call for _, call in calls])
+
+    def _entry_path_of(self, arg: ir.Expr, state: State) -> str:
+        """The entry path a positional argument's objects all are ("" when not one): `m` in
+        `for m in models: fn(m)` is an element of `models`."""
+        if type(arg) is not ir.Name:
+            return ""  # (evaluated once, by the call itself: no expression is run twice)
+        objs = self.read_name(arg.id, state).objs
+        paths = {entry_path(o) for o in objs}
+        return next(iter(paths)) if len(paths) == 1 and None not in paths else ""
+
+    def _apply_calls_of_passed(self, node: ir.Call, summary: Summary, bound: dict[str, Value], state: State, resolve) -> None:
+        """The callee calls a function parameter with functions that differ between its callers
+        (`apply_to_all(models, lambda m: m.eval())`): run the function passed here, on the
+        objects its arguments stand for here."""
+        for param, paths in summary.calls_passed:
+            value = bound.get(param)
+            if value is None:
+                continue
+            syms = value.alts or ((value.sym,) if value.sym is not None else ())
+            keys = [s.target for s in syms if s.kind == "function" and s.target in self.ctx.index.functions]
+            if len(keys) != 1 or any(not p for p in paths):
+                continue
+            args = [Value(objs=resolve(p)) for p in paths]
+            self.call_project(node, keys[0], [*value.partial, *args] if value.sym is not None else args, {}, None, state)
 
     def _call_passed_object(self, node: ir.Call, target: str, obj: str, state: State) -> Value:
         args, kwargs = self.eval_args(node, state)
@@ -2630,6 +2658,8 @@ class FunctionAnalysis:
         self._note_callee_unfreezing(effects, state, resolve)
         self._apply_effects(effects, state, pre, resolve, callee, node, fn)
         self._restore_saved_flags(summary, bound, state, resolve)
+        if summary.calls_passed:
+            self._apply_calls_of_passed(node, summary, bound, state, resolve)
         for holder_path, attr, values in summary.fields:
             holders = {holder_path} if holder_path.startswith("N:") else resolve(holder_path)
             vals: set[str] = set()
@@ -3373,6 +3403,7 @@ class FunctionAnalysis:
             returns_elts=self._returns_elts(),
             globals_out=self._globals_out(exit_state),
             forwards_self=self.forwards_self,
+            calls_passed=tuple(sorted(self.calls_passed)),
         )
 
     def _flag_effects(self, state: State) -> tuple[tuple[str, str, ModeVal, ModeVal], ...]:

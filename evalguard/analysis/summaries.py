@@ -143,6 +143,11 @@ class Summary:
     # between: (entry path, where train() is, its label, its file, the calls it came through). A
     # caller that froze part of that model sees its freeze undone (EG009).
     unfreezes: tuple[tuple[str, Loc, str, str, tuple[tuple[str, str, int], ...]], ...] = ()
+    # Parameters called with functions that pull the mode opposite ways from one caller to the
+    # next (`apply_to_all(models, fn)` given `lambda m: m.train()` here, `lambda m: m.eval()`
+    # there): (parameter, entry path of each positional argument or "" when unknown). Each caller
+    # runs its own function on its own objects (see `FunctionAnalysis._apply_calls_of_passed`).
+    calls_passed: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 EMPTY_SUMMARY = Summary()
