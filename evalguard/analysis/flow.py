@@ -968,14 +968,17 @@ class FunctionAnalysis:
         enclosing `with` block ends, like a `with` of its own."""
         inner = node.args[0]
         if self._is_no_grad_ctx(inner, state):
-            if not self.no_grad:
-                self.no_grad_line = self.current_loc.line
-            self.no_grad = True
+            self._enter_no_grad(self.current_loc.line)
         self.entering_block = inner if type(inner) is ir.Call else None
         try:
             return self.expr(inner, state)
         finally:
             self.entering_block = None
+
+    def _enter_no_grad(self, line: int) -> None:
+        if not self.no_grad:
+            self.no_grad_line = line
+        self.no_grad = True
 
     def _with_block(
         self, stmt: ir.With, state: State, outer: bool, restores: list[tuple[str, ModeVal]], exits_before: int
@@ -997,9 +1000,7 @@ class FunctionAnalysis:
                 value = self.expr(ctx_expr, state)
                 self.entering_block = None
             if self._is_no_grad_ctx(ctx_expr, state):
-                if not self.no_grad:
-                    self.no_grad_line = stmt.loc.line
-                self.no_grad = True
+                self._enter_no_grad(stmt.loc.line)
             elif self._is_grad_enabling_ctx(ctx_expr):
                 self.no_grad = False
             if target is not None:
@@ -2122,12 +2123,14 @@ class FunctionAnalysis:
         validator, a hook): its `__call__` runs. Also on a parameter or a constructor-stored field
         named for what may switch modes (`self.evaluator(...)`), for the objects its callers pass.
         Empty when any candidate is a module (calling it is a forward) or of no known class."""
+        if "__call__" not in self.ctx.index.method_names():
+            return []  # (every model forward comes through here: the common case, cheaply)
         objs = sorted(callee.objs)
         classes = [self._class_of(o) for o in objs]
         passed = None in classes
         if passed:
             name = (path_text(node.func) or "").rpartition(".")[2]
-            if len(objs) != 1 or not K.may_change_mode(name) or "__call__" not in self.ctx.index.method_names():
+            if len(objs) != 1 or not K.may_change_mode(name):
                 return []
             objs = sorted(o for o in self._passed_for(callee) if not o.startswith("F:"))
             classes = [self.ctx.read_class(o, self.key) for o in objs]
@@ -2215,8 +2218,7 @@ class FunctionAnalysis:
             value = bound.get(param)
             if value is None:
                 continue
-            syms = value.alts or ((value.sym,) if value.sym is not None else ())
-            keys = [s.target for s in syms if s.kind == "function" and s.target in self.ctx.index.functions]
+            keys = [sym.target for sym in _function_syms(value) if sym.target in self.ctx.index.functions]
             if len(keys) != 1 or any(not p for p in paths):
                 continue
             args = [Value(objs=resolve(p)) for p in paths]
@@ -2254,9 +2256,8 @@ class FunctionAnalysis:
         `encode_function_value`): a function, a partial, a lambda or nested function with the
         objects its closure reads here, or a list/tuple display of them."""
         out: set[str] = set()
-        syms = value.alts or ((value.sym,) if value.sym is not None else ())
-        for sym in syms:
-            fn = self.ctx.index.functions.get(sym.target) if sym.kind == "function" else None
+        for sym in _function_syms(value):
+            fn = self.ctx.index.functions.get(sym.target)
             if fn is None:
                 continue
             bound = tuple(v.objs for v in value.partial) if sym is value.sym else ()
@@ -3312,10 +3313,14 @@ class FunctionAnalysis:
         for value in self.returns:
             returns |= value.objs
         fields = []
-        reachable = _reachable_fresh(exit_state, returns)
+        reachable: set[str] | None = None  # (computed on the first holder built here)
         for (holder, attr), values in sorted(exit_state.fields.items()):
             hpath = entry_path(holder)
             if hpath is None:
+                if not holder.startswith("N:"):
+                    continue
+                if reachable is None:
+                    reachable = _reachable_fresh(exit_state, returns)
                 if root_of(holder) not in reachable or not any(_frozen_here(exit_state, v) for v in values):
                     continue
                 # A part frozen here of a model built here that the caller can reach (returned, or
@@ -3709,6 +3714,12 @@ def decode_function_value(obj: str) -> FunctionValue:
 
 def _objs(text: str) -> frozenset[str]:
     return frozenset(text.split(_OBJ)) if text else _NO_OBJS
+
+
+def _function_syms(value: Value) -> tuple[Symbol, ...]:
+    """The functions a value may be: its alternatives, or its own symbol."""
+    syms = value.alts or ((value.sym,) if value.sym is not None else ())
+    return tuple(sym for sym in syms if sym.kind == "function")
 
 
 def _frozen_here(state: State, obj: str) -> bool:
