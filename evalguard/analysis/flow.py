@@ -450,6 +450,8 @@ class FunctionAnalysis:
         self.no_grad = False
         # Inside branches that run only in training (`if self.training:`): how many.
         self.training_only = 0
+        # The `self.<flag>` tests around the statement analysed now: (flag, branch taken).
+        self.flag_guards: list[tuple[str, bool]] = []
         self.loop_stack: list[int] = []
         self.loop_counter = 0
         self.loop_fixpoints: dict[int, tuple[State, State]] = {}  # id(loop) -> (entry, head) of its last run
@@ -702,10 +704,13 @@ class FunctionAnalysis:
         recalled = self._recall_flag_modes(flag, state, then_entry, else_entry) if flag and state.conds else []
         # (Only functional dropout in a module's methods reads `training_only`.)
         training_branch = training_test(stmt.test) if self.in_module_class else None
+        guard = flag if flag is not None and flag[0].startswith("self.") else None
         returns_before = len(self.return_states)
-        then_state = self._branch(stmt.body, then_entry, training_branch is True, narrowed)
+        then_state = self._branch(stmt.body, then_entry, training_branch is True, narrowed, guard)
         returns_between = len(self.return_states)
-        else_state = self._branch(stmt.orelse, else_entry, training_branch is False, None)
+        else_state = self._branch(
+            stmt.orelse, else_entry, training_branch is False, None, (guard[0], not guard[1]) if guard else None
+        )
         if tested_modules:
             # `if isinstance(m, nn.Module): m.eval()`: where `m` is not a module it has no mode,
             # so after the `if` its mode is the one the module branch left, not "eval or unchanged".
@@ -752,18 +757,23 @@ class FunctionAnalysis:
         state: State,
         training_only: bool,
         narrowed: tuple[str, tuple[str, ...]] | None,
+        guard: tuple[str, bool] | None = None,
     ) -> State | None:
-        """One branch of an `if`, inside a training-only branch and an `isinstance` narrowing
-        when the test says so."""
+        """One branch of an `if`, inside a training-only branch, an `isinstance` narrowing and
+        a `self.<flag>` test when the test says so."""
         self.training_only += training_only
         if narrowed is not None:
             self.narrowed.append(narrowed)
+        if guard is not None:
+            self.flag_guards.append(guard)
         try:
             return self.block(body, state)
         finally:
             self.training_only -= training_only
             if narrowed is not None:
                 self.narrowed.pop()
+            if guard is not None:
+                self.flag_guards.pop()
 
     def _remember_flag_modes(self, flag: tuple[str, bool], then_state: State, else_state: State, joined: State) -> None:
         """`if args.distill: teacher.eval()`: the teacher's mode now depends on the flag; a later
@@ -1400,7 +1410,7 @@ class FunctionAnalysis:
                     and (mode.eval != parent_mode.eval or (obj, child, mode.eval) in self.wrapped_freezes)
                     and child != f"N:{mode.eval.path}:{mode.eval.line}:{mode.eval.col}"  # built in eval
                     and (not shared or self._froze_this_instance(obj, child, mode.eval, label, path))
-                    and not self._refrozen_later_in_loop(mode.eval)
+                    and not self._later_in_loop(mode.eval)
                 ):
                     found.add((child, loc, mode.eval, label, path))
         return found
@@ -1616,6 +1626,9 @@ class FunctionAnalysis:
         va = self.expr(node.body, a)
         vb = self.expr(node.orelse, b)
         merged = self.join_branches(state, [a, b])
+        flag = _flag_test(node.test)
+        if flag is not None:
+            self._remember_flag_modes(flag, a, b, merged)  # as for an `if` statement
         _replace_state(state, merged)
         return va.join(vb)
 
@@ -1702,6 +1715,9 @@ class FunctionAnalysis:
         named = self._getattr_call(node, state)
         if named is not None:
             return named
+        if type(func) is ir.IfExp:
+            # `(model.train if training else model.eval)()`: a call of one or the other.
+            return self._ifexp(ir.IfExp(func.test, replace(node, func=func.body), replace(node, func=func.orelse)), state)
         if type(func) is ir.Subscript and type(func.value) is ir.Attr and func.value.attr == "__dict__":
             built = self._factory_by_name(node, func.value.value, func.index, state, "{}.__dict__[{}]()")
             if built is not None:
@@ -2446,6 +2462,7 @@ class FunctionAnalysis:
         stepped = _marked(model.objs, state.stepped)
         train_objs, eval_objs = self._objs_by_mode(state, model.objs)
         loaded = _loaded_weights(model.objs, train_objs, state)
+        flags = self._flag_conds(state, model.objs)
         if fwd is None:
             fwd = Forward(
                 fid=fid,
@@ -2466,9 +2483,15 @@ class FunctionAnalysis:
                 train_objs=train_objs,
                 eval_objs=eval_objs,
                 anchors=self._anchors(),
+                flags=flags,
+                carried_eval=self._later_in_loop(mode.eval),
+                guards=tuple(self.flag_guards),
             )
             self.forwards[fid] = fwd
         else:
+            fwd.flags = _common_flags(fwd.flags, flags)
+            fwd.guards = _common_flags(fwd.guards, tuple(self.flag_guards))
+            fwd.carried_eval = fwd.carried_eval or self._later_in_loop(mode.eval)
             fwd.mode = fwd.mode.join(mode)
             fwd.objs = fwd.objs | model.objs
             fwd.no_grad = fwd.no_grad and self.no_grad
@@ -2549,24 +2572,125 @@ class FunctionAnalysis:
         default `eval_mode=True` left alone (not when `**kwargs` might pass it)."""
         chosen: dict[str, ModeVal] = {}
         for param, path, held, other in flag_effects:
-            value = bound.get(param)
-            if value is not None:
-                truth = bool(value.const) if value.is_const else None
-            elif not node.has_star:
-                truth = next((p.default_truth for p in fn.params if p.name == param), None)
-            else:
-                truth = None
+            truth = _flag_truth(param, fn, bound, node)
             if truth is not None:
                 chosen[path] = held if truth else other
         return chosen
 
-    def _refrozen_later_in_loop(self, freeze: Origin) -> bool:
-        """The freeze comes later in the body of the innermost loop around this train(): a
-        schedule (train everything at the top of each epoch, freeze a part after the first
-        mini-epoch), not a freeze that this train() undoes by mistake."""
-        if not self.loop_ends:
+    def _carry_receiver_flags(
+        self,
+        flag_effects: tuple[tuple[str, str, ModeVal, ModeVal], ...],
+        node: ir.Call,
+        state: State,
+        pre: State,
+        resolve: Callable[[str], frozenset[str]],
+        callee: str,
+    ) -> None:
+        """`self.set_eval()` doing `if self.normalize: self.norm.eval()`: the mode depends on a
+        flag of the receiver, which the caller sees as `self.normalize` too (`trainer.normalize`
+        for `trainer.set_eval()`). The caller remembers the mode under each value of the flag, as
+        after an `if` of its own, so a later `if self.normalize:` (or a callee's forward under
+        that test, see `_guarded_mode`) sees the one that applies. The flag is assumed not to
+        change in between (a configuration)."""
+        receiver = path_text(node.func.value) if type(node.func) is ir.Attr else None
+        if not receiver:
+            return
+        conds = None
+        for text, path, held, other in flag_effects:
+            if not text.startswith("self.") or path.startswith("N:"):
+                continue
+            flag = receiver + text[4:]
+            for obj in sorted(resolve(path)):
+                before = self.mode_of(pre, obj)
+                prior = pre.conds.get((flag, obj))
+                base_held, base_other = (prior[0], prior[1]) if prior is not None and prior[2] == before else (before, before)
+                if conds is None:
+                    conds = dict(state.conds)
+                conds[(flag, obj)] = (
+                    self._flag_branch_mode(held, base_held, path, pre, obj, resolve, callee, node),
+                    self._flag_branch_mode(other, base_other, path, pre, obj, resolve, callee, node),
+                    self.mode_of(state, obj),
+                )
+        if conds is not None:
+            state.conds = conds
+
+    def _receiver_guards(self, guards: tuple[tuple[str, bool], ...], node: ir.Call) -> tuple[tuple[str, bool], ...]:
+        """A callee's `self.<flag>` tests as this caller writes them (`trainer.<flag>` for
+        `trainer.prepare()`); none for a call without a receiver."""
+        if not guards:
+            return ()
+        receiver = path_text(node.func.value) if type(node.func) is ir.Attr else None
+        if not receiver:
+            return ()
+        return tuple((receiver + text[4:], positive) for text, positive in guards)
+
+    def _flag_branch_mode(
+        self,
+        mode: ModeVal,
+        base: ModeVal,
+        path: str,
+        pre: State,
+        obj: str,
+        resolve: Callable[[str], frozenset[str]],
+        callee: str,
+        node: ir.Call,
+    ) -> ModeVal:
+        """A callee's mode for one value of a flag, seen by the caller: "unchanged" is the mode
+        the object had under that value before the call."""
+        if mode.entry is not None and mode.entry.what == path:
+            return self._through(mode.without(M.ENTRY), callee, node).join(base)
+        return self._instantiate_mode(mode, pre, obj, resolve, callee, node)
+
+    def _guarded_mode(self, state: State, objs: frozenset[str], guards: tuple[tuple[str, bool], ...]) -> ModeVal:
+        """The mode of these objects at a forward that runs only under `guards` (`if
+        self.normalize:` around it, in a callee): where the flag's earlier test or call left a
+        mode for each value (see `_remember_flag_modes`), the one the guard selects."""
+        if not guards or not state.conds:
+            return self.mode_of_all(state, objs)
+        out = M.BOTTOM
+        for obj in objs:
+            mode = self.mode_of(state, obj)
+            for text, positive in guards:
+                cond = state.conds.get((text, obj))
+                if cond is not None and cond[2] == mode:
+                    mode = cond[0] if positive else cond[1]
+                    break
+            out = out.join(mode)
+        return out
+
+    def _settled_by_flag(self, req: Requirement, fn: ir.FunctionFacts, bound: dict[str, Value], node: ir.Call) -> bool:
+        """The argument for a flag parameter makes the callee switch the model itself before
+        this forward (`evaluate(model, loader)` with `is_training=False` by default, and
+        `if not is_training: model.eval()` inside): the caller's mode does not matter."""
+        for param, held, other in req.flags:
+            truth = _flag_truth(param, fn, bound, node)
+            if truth is not None and (held if truth else other).entry is None:
+                return True
+        return False
+
+    def _flag_conds(self, state: State, objs: frozenset[str]) -> tuple[tuple[str, str, ModeVal, ModeVal], ...]:
+        """(flag, object, mode if true, if false) for the objects whose mode here is the one an
+        earlier `if <flag>:` left (see `_remember_flag_modes`)."""
+        if not state.conds:
+            return ()
+        return tuple(
+            sorted(
+                (text, obj, held, other)
+                for (text, obj), (held, other, joined) in state.conds.items()
+                if obj in objs and self.mode_of(state, obj) == joined
+            )
+        )
+
+    def _later_in_loop(self, origin: Origin | None) -> bool:
+        """The switch (or the call that made it) comes later in the body of the innermost loop
+        around the statement analysed now: it is carried to the next iteration. A freeze there
+        is a schedule (train everything at the top of each epoch, freeze a part after the first
+        mini-epoch), not one a train() here undoes by mistake; an eval() there (`validate(model)`
+        after the training step) reaches the next step, unlike a frozen model's eval() before
+        the loop."""
+        if origin is None or not self.loop_ends:
             return False
-        path, line = (freeze.via[0][1], freeze.via[0][2]) if freeze.via else (freeze.path, freeze.line)
+        path, line = (origin.via[0][1], origin.via[0][2]) if origin.via else (origin.path, origin.line)
         return path == self.path and self.current_loc.line < line <= self.loop_ends[-1]
 
     def _note_callee_unfreezing(
@@ -2636,8 +2760,10 @@ class FunctionAnalysis:
         bound: dict[str, Value],
         state: State,
     ) -> Value:
-        # A lambda or `__call__` is named by the call that ran it (`hook()`, `evaluator()`).
-        callee = f"{fn.name}()" if not fn.name.startswith("<lambda") and fn.name != "__call__" else f"{path_text(node.func) or fn.name}()"
+        # A lambda, `__call__` or `__init__` is named by the call that ran it (`hook()`,
+        # `evaluator()`, `Predictor()`).
+        named_by_call = fn.name.startswith("<lambda") or (fn.name.startswith("__") and fn.name.endswith("__"))
+        callee = f"{path_text(node.func) or fn.name}()" if named_by_call else f"{fn.name}()"
         pre = state.copy()
 
         def resolve(path: str) -> frozenset[str]:
@@ -2658,6 +2784,8 @@ class FunctionAnalysis:
             effects = entered
         self._note_callee_unfreezing(effects, state, resolve)
         self._apply_effects(effects, state, pre, resolve, callee, node, fn)
+        if summary.flag_effects:
+            self._carry_receiver_flags(summary.flag_effects, node, state, pre, resolve, callee)
         self._restore_saved_flags(summary, bound, state, resolve)
         if summary.calls_passed:
             self._apply_calls_of_passed(node, summary, bound, state, resolve)
@@ -2708,7 +2836,7 @@ class FunctionAnalysis:
         ret_objs = set(mapped(summary.returns))
         taint: set[str] = set()
         for req in summary.requirements:
-            fid = self._instantiate_requirement(req, callee, node, resolve, pre)
+            fid = self._instantiate_requirement(req, callee, node, resolve, pre, fn, bound)
             if fid is not None and req.returned:
                 taint.add(fid)
         for path in summary.returns_forward_of:
@@ -2777,9 +2905,11 @@ class FunctionAnalysis:
         node: ir.Call,
         resolve: Callable[[str], frozenset[str]],
         pre: State,
+        fn: ir.FunctionFacts,
+        bound: dict[str, Value],
     ) -> str | None:
         objs = resolve(req.path)
-        if not objs:
+        if not objs or self._settled_by_flag(req, fn, bound, node):
             return None
         if req.kind == "export":
             # The callee exports what it was handed: judged with the caller's mode.
@@ -2789,7 +2919,9 @@ class FunctionAnalysis:
             )
             return None
         fid = f"{req.fid}@{self.path}:{node.loc.line}:{node.loc.col}"
-        mode = self.mode_of_all(pre, objs)
+        guards = self._receiver_guards(req.guards, node)
+        mode = self._guarded_mode(pre, objs, guards)
+        guards = (*self.flag_guards, *(g for g in guards if g[0].startswith("self.") and g not in self.flag_guards))
         loop = self.loop_stack[-1] if self.loop_stack else None
         via = _through_call((callee, self.path, node.loc.line), req.via)
         existing = self.forwards.get(fid)
@@ -2803,6 +2935,9 @@ class FunctionAnalysis:
             existing.train_objs = existing.train_objs | train_objs
             existing.eval_objs = existing.eval_objs | eval_objs
             existing.feeds_training = existing.feeds_training or req.feeds_training
+            existing.flags = _common_flags(existing.flags, self._flag_conds(pre, objs))
+            existing.carried_eval = existing.carried_eval or self._later_in_loop(mode.eval)
+            existing.guards = _common_flags(existing.guards, guards)
             self._note_train_origins(existing, pre, objs)
             return fid
         train_objs, eval_objs = self._objs_by_mode(pre, objs)
@@ -2829,6 +2964,9 @@ class FunctionAnalysis:
             eval_objs=eval_objs,
             anchors=req.anchors,
             feeds_training=req.feeds_training,
+            flags=self._flag_conds(pre, objs),
+            carried_eval=self._later_in_loop(mode.eval),
+            guards=guards,
         )
         self._note_train_origins(self.forwards[fid], pre, objs)
         return fid
@@ -2878,6 +3016,7 @@ class FunctionAnalysis:
             self.ctx.set_alloc(obj, ObjInfo(label=f"{last}()", is_module=False, sensitive=False, optimizer=True), self.key)
             for v in (*args, *kwargs.values()):
                 state.optimized = state.optimized | v.params_of
+            state.optimized = state.optimized | self._models_handed_to_helpers(node, state)
             return Value(objs=frozenset({obj}))
         if qualname in ("torch.autograd.backward",) and args:
             self._training_step(args[0].taint, state)
@@ -3011,7 +3150,11 @@ class FunctionAnalysis:
         and the object is then simply not built (the outcome does not depend on the order)."""
         obj = self._alloc_id(source)
         label = f"{path_text(source.func) or 'model'}()"
-        state.modes[obj] = M.only(M.UNKNOWN, self._origin(source.loc, label, explicit=False))
+        # A class looked up at run time builds a fresh module: in train mode, PyTorch's default,
+        # whatever the class. Any other call (a loader, a library's helper) may return a model in
+        # either mode.
+        kind = M.TRAIN if _looked_up_class(source.func) else M.UNKNOWN
+        state.modes[obj] = M.only(kind, self._origin(source.loc, label, explicit=False))
         _drop_children(state.modes, obj)
         return Value(objs=frozenset({obj}), taint=value.taint)
 
@@ -3157,11 +3300,41 @@ class FunctionAnalysis:
             other = any(not (f.objs & fwd.objs) for f in trained)
             fwd.feeds_training = own and other
 
+    def _models_handed_to_helpers(self, node: ir.Call, state: State) -> frozenset[str]:
+        """Models named as arguments of a call inside an optimizer's arguments:
+        `AdamW(param_groups(model, weight_decay))` updates `model`'s parameters, whatever the
+        helper selects (an input optimized against a frozen model, `LBFGS([image])`, names none)."""
+        found: set[str] = set()
+        for arg in (*node.args, *(v for _, v in node.kwargs)):
+            for part in ir.walk_expr(arg):
+                if type(part) is not ir.Call:
+                    continue
+                for inner in (*part.args, *(v for _, v in part.kwargs)):
+                    if type(inner) is ir.Name:
+                        value = state.vars.get(self._var_key(inner.id))
+                        if value is not None and self._is_model_value(value, state):
+                            found |= value.objs
+        return frozenset(found)
+
+    def _optimized_field(self, objs: frozenset[str]) -> bool:
+        """Some of these objects are fields of this method's `self` that an optimizer built in a
+        method of the class updates (see `ProjectIndex.optimized_fields`)."""
+        if self.fn.kind != "instance" or self.fn.class_qualname is None:
+            return False
+        fields = None
+        for obj in objs:
+            if obj.startswith("E:self."):
+                if fields is None:
+                    fields = self.ctx.index.optimized_fields(func_key(self.module, self.fn.class_qualname))
+                if obj[7:].split(".", 1)[0] in fields:
+                    return True
+        return False
+
     def _finish_forwards(self) -> list[Forward]:
         for fwd in self.forwards.values():
             fwd.function_has_step = self.has_step
             fwd.fkey = self.key
-            if fwd.objs & self.trained_explicitly:
+            if fwd.objs & self.trained_explicitly or self._optimized_field(fwd.objs):
                 fwd.optimized = True
         for fid in self.backward_taint:
             fwd = self.forwards.get(fid)
@@ -3335,6 +3508,7 @@ class FunctionAnalysis:
                 seen.add(obj)
                 fresh.append((obj, mode))
         requirements: dict[tuple[str, str], Requirement] = {}
+        flag_params: set[str] | None = None
         for fwd in sorted(self.forwards.values(), key=lambda f: f.fid):
             if fwd.mode.entry is None or self.framework_managed:
                 continue
@@ -3347,6 +3521,11 @@ class FunctionAnalysis:
                 if self.in_module_class and _is_self_rooted(obj):
                     # A module's own submodules: callers see a forward of the module instead.
                     continue
+                flags: tuple[tuple[str, ModeVal, ModeVal], ...] = ()
+                if fwd.flags:
+                    if flag_params is None:
+                        flag_params = self._flag_params()
+                    flags = tuple((text, held, other) for text, o, held, other in fwd.flags if o == obj and text in flag_params)
                 req = Requirement(
                     path=path,
                     fid=base_fid,
@@ -3365,6 +3544,8 @@ class FunctionAnalysis:
                     via=fwd.via,
                     anchors=fwd.anchors,
                     feeds_training=fwd.feeds_training,
+                    flags=flags,
+                    guards=fwd.guards if self.fn.kind == "instance" else (),
                 )
                 key = (path, base_fid)
                 old = requirements.get(key)
@@ -3415,12 +3596,19 @@ class FunctionAnalysis:
         """The modes in `state` that depend on a flag parameter (see `Summary.flag_effects`)."""
         if not state.conds:
             return ()
-        params = {p.name for p in self.fn.params} - _rebound_names(self.fn.body)
+        params = self._flag_params()
+        own = self.fn.kind == "instance"
         return tuple(
             (text, entry_path(obj) or obj, held, other)
             for (text, obj), (held, other, joined) in sorted(state.conds.items())
-            if text in params and obj.startswith(("E:", "N:")) and self.mode_of(state, obj) == joined
+            if (text in params or (own and text.startswith("self.")))
+            and obj.startswith(("E:", "N:"))
+            and self.mode_of(state, obj) == joined
         )
+
+    def _flag_params(self) -> set[str]:
+        """Parameters that still hold the argument (never rebound): flags a caller settles."""
+        return {p.name for p in self.fn.params} - _rebound_names(self.fn.body)
 
     def _returns_elts(self) -> tuple[tuple[str, ...], ...] | None:
         shapes = {len(v.elts) if v.elts is not None else -1 for v in self.returns}
@@ -3458,6 +3646,23 @@ _EXPR_HANDLERS = {
 
 
 # ====================================================================== module-level helpers
+
+
+def _looked_up_class(func: ir.Expr) -> bool:
+    """Whether a call of `func` builds an object of a class looked up at run time:
+    `MODELS.get(name)(**cfg)`, `ARCHS[name](...)`, `getattr(archs, name)(...)`, `model_cls(...)`,
+    `Model(...)` (a local bound to a class)."""
+    t = type(func)
+    if t is ir.Subscript:
+        return True
+    if t is ir.Call:
+        inner = func.func
+        return (type(inner) is ir.Attr and inner.attr == "get") or (type(inner) is ir.Name and inner.id == "getattr")
+    if t is ir.Name:
+        name = func.id
+        lower = name.lower()
+        return lower.endswith(("cls", "class")) or lower == "klass" or (name[:1].isupper() and not name.isupper())
+    return False
 
 
 def _join_all(states: list[State]) -> State:
@@ -3513,15 +3718,18 @@ def _join_modes_into(a: State, b: State) -> None:
 
 
 def _lookup_mode(modes: dict[str, ModeVal], obj: str) -> ModeVal | None:
-    """A mode set on the object or inherited from the nearest ancestor set explicitly."""
+    """A mode set on the object or inherited from the nearest ancestor set explicitly; an entry
+    reference none of whose ancestors was set is in its own entry mode (`self.model` as it came,
+    not `self`'s)."""
+    start = obj
     while True:
         mode = modes.get(obj)
         if mode is not None:
             return mode
         parent = _parent(obj)
         if parent is None:
-            if obj.startswith("E:"):
-                return M.entry(obj[2:])
+            if start.startswith("E:"):
+                return M.entry(start[2:])
             return None
         obj = parent
 
@@ -3880,6 +4088,22 @@ def _isinstance_call(expr: ir.Expr) -> ir.Call | None:
     if type(expr) is ir.Call and dotted_name(expr.func) == "isinstance" and len(expr.args) == 2:
         return expr
     return None
+
+
+def _flag_truth(param: str, fn: ir.FunctionFacts, bound: dict[str, Value], node: ir.Call) -> bool | None:
+    """The truth of flag parameter `param` at this call: a literal argument, or a literal
+    default left alone (not when `*args`/`**kwargs` might pass it); None when unknown."""
+    value = bound.get(param)
+    if value is not None:
+        return bool(value.const) if value.is_const else None
+    if node.has_star:
+        return None
+    return next((p.default_truth for p in fn.params if p.name == param), None)
+
+
+def _common_flags(a: tuple, b: tuple) -> tuple:
+    """The flag dependencies two visits of one forward agree on."""
+    return a if a == b else tuple(f for f in a if f in b)
 
 
 def _flag_test(test: ir.Expr) -> tuple[str, bool] | None:

@@ -326,6 +326,13 @@ def dirty_functions(
                     dirty.add(func_key(module, method))
     if calls_changed and not _same_class_props(old_index, index):
         return None
+    edited = {
+        func_key(index.function_module[key].module_name, index.functions[key].class_qualname)
+        for key in dirty
+        if key in index.functions and index.functions[key].class_qualname
+    }
+    if edited and not _same_optimized_fields(old_index, index, edited):
+        return None
     return dirty
 
 
@@ -391,6 +398,17 @@ def _mentions(fn: FunctionFacts, names: set[str]) -> bool:
     for dec in fn.decorators:
         walk.expr(dec, False)
     return not walk.names.isdisjoint(names)
+
+
+def _same_optimized_fields(old_index: ProjectIndex, index: ProjectIndex, edited: set[str]) -> bool:
+    """Which fields a class's optimizers train is derived from all its methods' bodies: an edit
+    of one (in a class of `edited`) changes what every method of the class and of its
+    subclasses sees."""
+    return all(
+        old_index.optimized_fields(key) == index.optimized_fields(key)
+        for key in index.classes
+        if key in old_index.classes and not edited.isdisjoint(index.mro(key))
+    )
 
 
 def _same_class_props(old_index: ProjectIndex, index: ProjectIndex) -> bool:

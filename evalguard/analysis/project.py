@@ -10,6 +10,7 @@ from functools import lru_cache
 from evalguard.analysis import knowledge as K
 from evalguard.analysis.modes import EVAL, TRAIN
 from evalguard.parsing.ir import (
+    Assign,
     Attr,
     Call,
     ClassFacts,
@@ -21,6 +22,8 @@ from evalguard.parsing.ir import (
     Name,
     Return,
     dotted_name,
+    path_text,
+    walk_expr,
     walk_statements,
 )
 from evalguard.record import record
@@ -92,6 +95,7 @@ class ProjectIndex:
         self._star_imports: dict[str, list[ImportBinding]] = {}
         self._mro_cache: dict[str, list[str]] = {}
         self._method_cache: dict[tuple[str, str], str | None] = {}
+        self._optimized_cache: dict[str, frozenset[str]] = {}
         self._subclass_cache: dict[str, list[str]] = {}
         self._method_names: frozenset[str] | None = None
         self._property_names: frozenset[str] | None = None
@@ -472,6 +476,50 @@ class ProjectIndex:
                         return False
         return True
 
+    def optimized_fields(self, class_key: str) -> frozenset[str]:
+        """Fields of `self` whose parameters an optimizer built in one of the class's methods (or
+        its project bases') updates: `self.opt = torch.optim.AdamW(self.model.parameters())` in
+        the constructor makes `model` trained in every method, whichever builds the optimizer."""
+        cached = self._optimized_cache.get(class_key)
+        if cached is None:
+            found: set[str] = set()
+            for key in self.mro(class_key):
+                module = self.class_module[key]
+                for _name, qualname in self.classes[key].methods:
+                    fn = self.functions.get(func_key(module.module_name, qualname))
+                    if fn is not None:
+                        found |= self._fields_optimized_in(fn, module)
+            cached = self._optimized_cache[class_key] = frozenset(found)
+        return cached
+
+    def _fields_optimized_in(self, fn: FunctionFacts, module: ModuleFacts) -> set[str]:
+        params: dict[str, set[str]] = {}  # local name -> fields whose parameters it holds
+        found: set[str] = set()
+        for stmt in walk_statements(fn.body):
+            t = type(stmt)
+            value = stmt.value if t is Assign or t is Return else stmt.expr if t is ExprStmt else None
+            if value is None:
+                continue
+            for expr in walk_expr(value):
+                if type(expr) is not Call:
+                    continue
+                dotted = dotted_name(expr.func)
+                sym = self.resolve_name(dotted, module, fn.imports) if dotted else None
+                if sym is None or sym.kind != "external" or not K.is_optimizer_class(sym.target):
+                    continue
+                for arg in (*expr.args, *(v for _, v in expr.kwargs)):
+                    for part in walk_expr(arg):
+                        if type(part) is Name:
+                            found |= params.get(part.id, set())
+                    found |= _parameter_fields(arg)
+            if t is Assign:
+                fields = _parameter_fields(value)
+                if fields:
+                    for target in stmt.targets:
+                        if type(target) is Name:
+                            params[target.id] = fields
+        return found
+
     def class_props(self, class_key: str) -> tuple[bool | None, bool]:
         """(is_module, is_sensitive) for a project class.
 
@@ -667,3 +715,15 @@ def _inside_root_package(dotted: str, near: ModuleFacts) -> str | None:
     `proj/` itself is the import root: its modules are named from inside it."""
     head, dot, rest = dotted.partition(".")
     return rest if dot and head == root_package(near) else None
+
+
+def _parameter_fields(expr: Expr) -> set[str]:
+    """`model` for every `self.model.parameters()` (or `named_parameters()`) inside `expr`."""
+    out = set()
+    for part in walk_expr(expr):
+        if type(part) is Call and type(part.func) is Attr and part.func.attr in ("parameters", "named_parameters"):
+            text = path_text(part.func.value)
+            if text and text.startswith("self."):
+                out.add(text.split(".")[1])
+    return out
+

@@ -71,6 +71,14 @@ class Forward:
     # Its output reaches a backward() although it ran under no_grad: it feeds another model's
     # training step (a GAN's generated batch for the discriminator, a teacher's targets).
     feeds_training: bool = False
+    # Objects whose mode here depends on a flag (`if not is_training: model.eval()` above):
+    # (flag text, object, its mode when the flag is true, when it is false).
+    flags: tuple[tuple[str, str, ModeVal, ModeVal], ...] = ()
+    # The eval() it may see is made later in the loop around it (`validate(model)` after the
+    # step): carried to the next iteration, not a frozen model's.
+    carried_eval: bool = False
+    # The `self.<flag>` tests it runs under, (flag, branch): `if self.normalize: self.norm(x)`.
+    guards: tuple[tuple[str, bool], ...] = ()
     # Where each object's train mode came from, when several objects are called and their
     # origins differ (`features` is a project module or a wrapper): the message names the one
     # that makes the finding (a mode-sensitive object), not merely the earliest.
@@ -101,6 +109,14 @@ class Requirement:
     detail: str = ""
     anchors: tuple[int, int, int] = (0, 0, 0)
     feeds_training: bool = False
+    # The forward's mode depends on a flag parameter (`if not is_training: model.eval()`):
+    # (parameter, the model's mode when the argument is true, when it is false). A caller passing a
+    # literal, or relying on a literal default, under which the function switches the model
+    # itself is not asked for a mode.
+    flags: tuple[tuple[str, ModeVal, ModeVal], ...] = ()
+    # The `self.<flag>` tests the forward runs under (flag, branch): the caller picks the mode
+    # its own test or call of that flag left for that branch, if any.
+    guards: tuple[tuple[str, bool], ...] = ()
 
 
 @compact_pickle

@@ -29,8 +29,9 @@ def check(fwd: Forward, ctx: Context) -> str | None:
     if origin is None or from_tests_only(origin, fwd):
         return None
     # A model only ever in eval mode here is a frozen one (teacher, perceptual-loss network) unless
-    # an optimizer updates it; a model that is in train mode on other paths is being trained.
-    if fwd.mode.train is None and not fwd.optimized:
+    # an optimizer updates it, or the eval() comes later in the loop around the step (switched
+    # after the step, as by a validation); a model in train mode on other paths is being trained.
+    if fwd.mode.train is None and not fwd.optimized and not fwd.carried_eval:
         return None
     if not is_mode_sensitive_model(fwd, ctx, fwd.eval_objs or None):
         return None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from evalguard.parsing.evidence import body_facts
 from evalguard.parsing.ir import (
+    Assign,
     ClassFacts,
     DefStmt,
     Expr,
@@ -199,11 +200,7 @@ class DefinitionCollector:
         body = lower_body()
         self._scopes.pop()
         self._class_stack.pop()
-        methods = tuple(
-            (stmt.name, stmt.qualname)
-            for stmt in body
-            if isinstance(stmt, DefStmt) and stmt.qualname in self._function_qualnames
-        )
+        methods = _methods(body, self._function_qualnames)
         if self._class_stack:
             # Calls in a nested class also count for the enclosing one.
             self._class_stack[-1].called.update(frame.called)
@@ -221,3 +218,21 @@ class DefinitionCollector:
         )
         self._scope.local_names.add(name)
         return DefStmt(name, qualname, loc)
+
+
+def _methods(body: tuple[Stmt, ...], functions: set[str]) -> tuple[tuple[str, str], ...]:
+    """(name, function qualname) of a class body's methods, aliases included (`__call__ = predict`,
+    `forward = _forward_impl`: the name runs the method defined above it)."""
+    out: list[tuple[str, str]] = []
+    defined: dict[str, str] = {}
+    for stmt in body:
+        if isinstance(stmt, DefStmt) and stmt.qualname in functions:
+            out.append((stmt.name, stmt.qualname))
+            defined[stmt.name] = stmt.qualname
+        elif isinstance(stmt, Assign) and isinstance(stmt.value, Name) and stmt.value.id in defined:
+            for target in stmt.targets:
+                if isinstance(target, Name):
+                    out.append((target.id, defined[stmt.value.id]))
+                    defined[target.id] = defined[stmt.value.id]
+    return tuple(out)
+
