@@ -1658,6 +1658,12 @@ class FunctionAnalysis:
                 functions.append(v.sym)  # a dict display of callbacks (a partial's bound arguments would be lost)
         if node.yields:
             self.yield_states.append(state.copy())
+        if node.either:
+            # `callbacks or []`, `hook or default_hook`: one of the operands.
+            either = values[0]
+            for v in values[1:]:
+                either = either.join(v)
+            return either
         alts = tuple(sorted(set(functions), key=lambda s: s.target))[:8]
         if node.keys is not None:
             return Value(taint=taint, alts=alts, params_of=params_of, elts=tuple(values[1::2]), keys=node.keys)
@@ -2029,6 +2035,8 @@ class FunctionAnalysis:
                 break
             class_key = self._class_of(obj)
             if class_key is None:
+                if obj.startswith("E:") and obj != "E:self" and "." not in obj and K.MODEL_NAME.fullmatch(attr):
+                    continue  # `trainer.model(x)` on a parameter: the model the trainer holds
                 return None
             if not self.ctx.index.fully_known_class(class_key) and not (
                 # (An outside base may define a method of that name, but hardly one named like a
@@ -2314,7 +2322,7 @@ class FunctionAnalysis:
 
     def _constructor_param(self, attr: str) -> tuple[str, str] | None:
         """(the class's `__init__`, its parameter) when `__init__` stores that parameter, as
-        given, in `self.<attr>` (`self.callbacks = callbacks`, or `list(callbacks)`). Read from
+        given, in `self.<attr>` (`self.callbacks = callbacks`, `list(callbacks or [])`). Read from
         the constructor's statements, not its summary: no dependency on its analysis."""
         if self.fn.class_qualname is None or self.fn.kind != "instance":
             return None
@@ -2339,6 +2347,8 @@ class FunctionAnalysis:
             value = stmt.value
             if type(value) is ir.Call and type(value.func) is ir.Name and value.func.id in ("list", "tuple") and len(value.args) == 1:
                 value = value.args[0]
+            if type(value) is ir.Other and value.either and value.children:
+                value = value.children[0]  # `callbacks or []`
             if type(value) is not ir.Name or value.id not in params or found not in (None, value.id):
                 return None  # assigned something else too
             found = value.id

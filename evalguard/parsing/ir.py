@@ -108,6 +108,8 @@ class Other:
     # A dict display whose keys are all string literals (`{"encoder": enc, "decoder": dec}`):
     # the keys in order; `children` holds key, value, key, value, ...
     keys: tuple[str, ...] | None = None
+    # `a or b`, `a and b`: the value is one of the children (`callbacks or []`).
+    either: bool = False
 
 
 @compact_pickle

@@ -351,7 +351,7 @@ class Lowerer(DefinitionCollector):
         if isinstance(node, cst.BinaryOperation):
             return Other((self._expr(node.left), self._expr(node.right)))
         if isinstance(node, cst.BooleanOperation):
-            return Other((self._expr(node.left), self._expr(node.right)))
+            return Other((self._expr(node.left), self._expr(node.right)), either=True)
         if isinstance(node, cst.Comparison):
             return Other((self._expr(node.left), *(self._expr(c.comparator) for c in node.comparisons)))
         if isinstance(node, cst.Await):

@@ -368,7 +368,7 @@ class AstLowerer(DefinitionCollector):
         values = [self._expr(v) for v in node.values]
         out = values[0]
         for v in values[1:]:
-            out = Other((out, v))
+            out = Other((out, v), either=True)
         return out
 
     def _compare(self, node: ast.Compare) -> Expr:
