@@ -484,6 +484,9 @@ class FunctionAnalysis:
         self.framework_managed = self._framework_managed()
         self.loss_hook_model = self._loss_hook_model()
         self.param_taints: dict[str, int] = {}
+        # Parameters whose values this function uses as predictions (`output.topk(5)` in an
+        # `accuracy(output, target)` helper): the caller's forward behind them is inference.
+        self.inference_params: set[int] = set()
         self.in_module_class = (
             self.fn.class_qualname is not None
             and self.fn.kind == "instance"
@@ -1984,7 +1987,7 @@ class FunctionAnalysis:
             self._mark_used_all(args)
             return Value(objs=recv.objs, taint=recv.taint)
         if meth in K.INFERENCE_OPS and recv.taint:
-            self._mark(recv.taint, inference_hint=True)
+            self._note_prediction(recv.taint, meth)
         if recv.objs and self._is_mode_owner_call(recv, meth):
             for v in (*args, *kwargs.values()):
                 self._make_unknown(v.objs, state, node, f"`{meth}()`")
@@ -2830,6 +2833,11 @@ class FunctionAnalysis:
             # The callee trained whatever it was handed.
             for value in bound.values():
                 state.stepped = state.stepped | value.objs
+        for index in summary.inference_params:
+            if index < len(fn.params):
+                value = bound.get(fn.params[index].name)
+                if value is not None and value.taint:
+                    self._mark(value.taint, callee_inference=True)
         for index in summary.backward_params:
             if index < len(fn.params):
                 value = bound.get(fn.params[index].name)
@@ -2945,6 +2953,7 @@ class FunctionAnalysis:
             existing.train_objs = existing.train_objs | train_objs
             existing.eval_objs = existing.eval_objs | eval_objs
             existing.feeds_training = existing.feeds_training or req.feeds_training
+            existing.callee_inference = existing.callee_inference or req.callee_inference
             existing.flags = _common_flags(existing.flags, self._flag_conds(pre, objs))
             existing.carried_eval = existing.carried_eval or self._later_in_loop(mode.eval)
             existing.guards = _common_flags(existing.guards, guards)
@@ -2974,6 +2983,7 @@ class FunctionAnalysis:
             eval_objs=eval_objs,
             anchors=req.anchors,
             feeds_training=req.feeds_training,
+            callee_inference=req.callee_inference,
             flags=self._flag_conds(pre, objs),
             carried_eval=self._later_in_loop(mode.eval),
             guards=guards,
@@ -3060,7 +3070,7 @@ class FunctionAnalysis:
         if last in K.INFERENCE_OPS or qualname in ("torch.nn.functional.softmax", "torch.max"):
             for v in args:
                 if v.taint:
-                    self._mark(v.taint, inference_hint=True)
+                    self._note_prediction(v.taint, last)
         if last[:1].isupper():
             kind = external_class_kind(qualname)
             obj = self._alloc_id(node)
@@ -3282,6 +3292,15 @@ class FunctionAnalysis:
                 for name, value in flags.items():
                     if value:
                         setattr(fwd, name, True)
+            elif flags.get("callee_inference") and fid in self.param_taints:
+                self.inference_params.add(self.param_taints[fid])  # (passed on to this one's callers)
+
+    def _note_prediction(self, taint: frozenset[str], op: str) -> None:
+        """`op` (argmax, topk, a metric) turns a value into a prediction: an inference hint for
+        the forwards behind it, and for the caller's forwards behind a parameter."""
+        self._mark(taint, inference_hint=True)
+        if op in K.PREDICTION_OPS:
+            self.inference_params.update(self.param_taints[t] for t in taint if t in self.param_taints)
 
     def _mark_used(self, value: Value) -> None:
         self._mark(value.taint, value_used=True)
@@ -3361,6 +3380,11 @@ class FunctionAnalysis:
                 and fwd.loop not in self.taint_known_loops
             ):
                 fwd.trained = True
+        for fwd in self.forwards.values():
+            # (A prediction for a callee's metric, unless it is a training step: a loss helper
+            # may apply `sigmoid()` to the outputs it is handed.)
+            if fwd.callee_inference and not fwd.trained:
+                fwd.inference_hint = True
         return list(self.forwards.values())
 
     # ================================================================== events for statement rules
@@ -3546,6 +3570,7 @@ class FunctionAnalysis:
                     no_grad=fwd.no_grad,
                     in_init=fwd.in_init,
                     inference_hint=fwd.inference_hint,
+                    callee_inference=fwd.callee_inference,
                     # As in `_finish_forwards`: under no_grad nothing flows back to this model.
                     trained=fwd.trained or (fwd.fid in self.backward_taint and not fwd.no_grad),
                     value_used=fwd.value_used,
@@ -3595,6 +3620,7 @@ class FunctionAnalysis:
             has_update=self.has_update,
             reads_grad=self.reads_grad,
             backward_params=backward_params,
+            inference_params=frozenset(self.inference_params),
             returns_forward_of=frozenset(returns_forward_of),
             returns_elts=self._returns_elts(),
             globals_out=self._globals_out(exit_state),
@@ -3659,9 +3685,9 @@ _EXPR_HANDLERS = {
 
 
 def _looked_up_class(func: ir.Expr) -> bool:
-    """Whether a call of `func` builds an object of a class looked up at run time:
+    """Whether a call of `func` builds an object of a class (or a builder) looked up at run time:
     `MODELS.get(name)(**cfg)`, `ARCHS[name](...)`, `getattr(archs, name)(...)`, `model_cls(...)`,
-    `Model(...)` (a local bound to a class)."""
+    `Model(...)` (a local bound to a class), `ctor(...)`."""
     t = type(func)
     if t is ir.Subscript:
         return True
@@ -3671,8 +3697,15 @@ def _looked_up_class(func: ir.Expr) -> bool:
     if t is ir.Name:
         name = func.id
         lower = name.lower()
-        return lower.endswith(("cls", "class")) or lower == "klass" or (name[:1].isupper() and not name.isupper())
+        if lower.endswith(("cls", "class")) or lower == "klass" or (name[:1].isupper() and not name.isupper()):
+            return True
+        # A model builder picked at run time (`ctor, weights = ARCHS[arch]; ctor(weights=...)`):
+        # torchvision's, timm's and projects' builders return fresh models too.
+        return any(word in _BUILDER_WORDS for word in K.name_words(name))
     return False
+
+
+_BUILDER_WORDS = frozenset({"ctor", "constructor", "builder", "factory"})
 
 
 def _join_all(states: list[State]) -> State:

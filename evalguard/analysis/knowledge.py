@@ -236,6 +236,11 @@ INFERENCE_OPS = frozenset(
     }
 )
 
+# The ones that turn outputs into predictions or scores, never part of a loss: a helper applying
+# them to a parameter (`accuracy(output, target)`) makes its caller's forward an inference. Not
+# softmax/sigmoid/max/sort, which loss helpers apply to the outputs they are handed.
+PREDICTION_OPS = INFERENCE_OPS - {"softmax", "log_softmax", "sigmoid", "sort", "max"}
+
 # Attributes of a tensor that only describe its shape (a forward used only for them is a probe).
 SHAPE_ATTRS = frozenset({"shape", "size", "dtype", "device", "ndim", "dim", "numel"})
 
@@ -245,6 +250,11 @@ _MODE_CHANGING_WORDS = ("eval", "valid", "test", "infer", "predict", "freeze", "
 
 def _words(name: str) -> list[str]:
     return [w.lower() for w in re.split(r"[_\W]+|(?<=[a-z0-9])(?=[A-Z])", name) if w]
+
+
+def name_words(name: str) -> list[str]:
+    """The lower-case words of an identifier (`model_ctor`, `ModelBuilder`: model, ctor/builder)."""
+    return _words(name)
 
 
 # Words that name a loss function or object (`criterion`, `loss_fn`, `self.focal_loss`, `DiceLoss`).

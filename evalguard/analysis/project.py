@@ -480,15 +480,23 @@ class ProjectIndex:
         """Fields of `self` whose parameters an optimizer built in one of the class's methods (or
         its project bases') updates: `self.opt = torch.optim.AdamW(self.model.parameters())` in
         the constructor makes `model` trained in every method, whichever builds the optimizer."""
+        found: set[str] = set()
+        for key in self.mro(class_key):
+            found |= self._own_optimized_fields(key)
+        return frozenset(found)
+
+    def _own_optimized_fields(self, class_key: str) -> frozenset[str]:
+        """`optimized_fields` from this class's own methods (once per class: a base with many
+        methods, as a framework's `PreTrainedModel`, is read once for all its subclasses)."""
         cached = self._optimized_cache.get(class_key)
         if cached is None:
             found: set[str] = set()
-            for key in self.mro(class_key):
-                module = self.class_module[key]
-                for _name, qualname in self.classes[key].methods:
-                    fn = self.functions.get(func_key(module.module_name, qualname))
-                    if fn is not None:
-                        found |= self._fields_optimized_in(fn, module)
+            module = self.class_module[class_key]
+            for _name, qualname in self.classes[class_key].methods:
+                fn = self.functions.get(func_key(module.module_name, qualname))
+                # (Only a function calling a class can build an optimizer.)
+                if fn is not None and any(called.rpartition(".")[2][:1].isupper() for called in fn.called_names):
+                    found |= self._fields_optimized_in(fn, module)
             cached = self._optimized_cache[class_key] = frozenset(found)
         return cached
 

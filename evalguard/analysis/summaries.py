@@ -77,6 +77,9 @@ class Forward:
     # The eval() it may see is made later in the loop around it (`validate(model)` after the
     # step): carried to the next iteration, not a frozen model's.
     carried_eval: bool = False
+    # A callee uses its output as a prediction (`accuracy(output, target)`): inference unless it
+    # is a training step.
+    callee_inference: bool = False
     # The `self.<flag>` tests it runs under, (flag, branch): `if self.normalize: self.norm(x)`.
     guards: tuple[tuple[str, bool], ...] = ()
     # Where each object's train mode came from, when several objects are called and their
@@ -117,6 +120,9 @@ class Requirement:
     # The `self.<flag>` tests the forward runs under (flag, branch): the caller picks the mode
     # its own test or call of that flag left for that branch, if any.
     guards: tuple[tuple[str, bool], ...] = ()
+    # A callee of the function uses the output as a prediction (see `Forward.callee_inference`):
+    # inference where the caller does not train it.
+    callee_inference: bool = False
 
 
 @compact_pickle
@@ -148,6 +154,8 @@ class Summary:
     reads_grad: bool = False
     # Parameters whose value reaches a `.backward()` inside (index in the parameter list).
     backward_params: frozenset[int] = frozenset()
+    # Parameters whose values it uses as predictions (`output.argmax(1)`): positions.
+    inference_params: frozenset[int] = frozenset()
     returns_forward_of: frozenset[str] = frozenset()
     # Per position, when every return is a tuple of the same length (`return model, device`).
     returns_elts: tuple[tuple[str, ...], ...] | None = None
