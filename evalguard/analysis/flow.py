@@ -2476,6 +2476,8 @@ class FunctionAnalysis:
         train_objs, eval_objs = self._objs_by_mode(state, model.objs)
         loaded = _loaded_weights(model.objs, train_objs, state)
         flags = self._flag_conds(state, model.objs)
+        carried_eval = self._later_in_loop(mode.eval)
+        guards = tuple(self.flag_guards)
         if fwd is None:
             fwd = Forward(
                 fid=fid,
@@ -2497,14 +2499,14 @@ class FunctionAnalysis:
                 eval_objs=eval_objs,
                 anchors=self._anchors(),
                 flags=flags,
-                carried_eval=self._later_in_loop(mode.eval),
-                guards=tuple(self.flag_guards),
+                carried_eval=carried_eval,
+                guards=guards,
             )
             self.forwards[fid] = fwd
         else:
             fwd.flags = _common_flags(fwd.flags, flags)
-            fwd.guards = _common_flags(fwd.guards, tuple(self.flag_guards))
-            fwd.carried_eval = fwd.carried_eval or self._later_in_loop(mode.eval)
+            fwd.guards = _common_flags(fwd.guards, guards)
+            fwd.carried_eval = fwd.carried_eval or carried_eval
             fwd.mode = fwd.mode.join(mode)
             fwd.objs = fwd.objs | model.objs
             fwd.no_grad = fwd.no_grad and self.no_grad
@@ -2605,14 +2607,14 @@ class FunctionAnalysis:
         after an `if` of its own, so a later `if self.normalize:` (or a callee's forward under
         that test, see `_guarded_mode`) sees the one that applies. The flag is assumed not to
         change in between (a configuration)."""
-        receiver = path_text(node.func.value) if type(node.func) is ir.Attr else None
+        receiver = _receiver_text(node)
         if not receiver:
             return
         conds = None
         for text, path, held, other in flag_effects:
             if not text.startswith("self.") or path.startswith("N:"):
                 continue
-            flag = receiver + text[4:]
+            flag = _as_receiver(text, receiver)
             for obj in sorted(resolve(path)):
                 before = self.mode_of(pre, obj)
                 prior = pre.conds.get((flag, obj))
@@ -2630,12 +2632,10 @@ class FunctionAnalysis:
     def _receiver_guards(self, guards: tuple[tuple[str, bool], ...], node: ir.Call) -> tuple[tuple[str, bool], ...]:
         """A callee's `self.<flag>` tests as this caller writes them (`trainer.<flag>` for
         `trainer.prepare()`); none for a call without a receiver."""
-        if not guards:
-            return ()
-        receiver = path_text(node.func.value) if type(node.func) is ir.Attr else None
+        receiver = _receiver_text(node) if guards else None
         if not receiver:
             return ()
-        return tuple((receiver + text[4:], positive) for text, positive in guards)
+        return tuple((_as_receiver(text, receiver), positive) for text, positive in guards)
 
     def _flag_branch_mode(
         self,
@@ -2940,6 +2940,7 @@ class FunctionAnalysis:
         guards = self._receiver_guards(req.guards, node)
         mode = self._guarded_mode(pre, objs, guards)
         guards = (*self.flag_guards, *(g for g in guards if g[0].startswith("self.") and g not in self.flag_guards))
+        carried_eval = self._later_in_loop(mode.eval)
         loop = self.loop_stack[-1] if self.loop_stack else None
         via = _through_call((callee, self.path, node.loc.line), req.via)
         existing = self.forwards.get(fid)
@@ -2955,7 +2956,7 @@ class FunctionAnalysis:
             existing.feeds_training = existing.feeds_training or req.feeds_training
             existing.callee_inference = existing.callee_inference or req.callee_inference
             existing.flags = _common_flags(existing.flags, self._flag_conds(pre, objs))
-            existing.carried_eval = existing.carried_eval or self._later_in_loop(mode.eval)
+            existing.carried_eval = existing.carried_eval or carried_eval
             existing.guards = _common_flags(existing.guards, guards)
             self._note_train_origins(existing, pre, objs)
             return fid
@@ -2985,7 +2986,7 @@ class FunctionAnalysis:
             feeds_training=req.feeds_training,
             callee_inference=req.callee_inference,
             flags=self._flag_conds(pre, objs),
-            carried_eval=self._later_in_loop(mode.eval),
+            carried_eval=carried_eval,
             guards=guards,
         )
         self._note_train_origins(self.forwards[fid], pre, objs)
@@ -4142,6 +4143,16 @@ def _flag_truth(param: str, fn: ir.FunctionFacts, bound: dict[str, Value], node:
     if node.has_star:
         return None
     return next((p.default_truth for p in fn.params if p.name == param), None)
+
+
+def _receiver_text(node: ir.Call) -> str | None:
+    """`trainer` for `trainer.set_eval()`; None for a call without a written receiver."""
+    return path_text(node.func.value) if type(node.func) is ir.Attr else None
+
+
+def _as_receiver(text: str, receiver: str) -> str:
+    """A callee's `self.<flag>` as the caller writes it: `trainer.<flag>`."""
+    return receiver + text[len("self"):]
 
 
 def _common_flags(a: tuple, b: tuple) -> tuple:
