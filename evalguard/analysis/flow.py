@@ -114,6 +114,9 @@ class Value:
     # A dict display with literal keys, as built here: `elts` are its values, in the keys' order
     # (`nets["decoder"]` is that value; the dict itself stays opaque to everything else).
     keys: tuple[str, ...] | None = None
+    # A bound method that puts `saved`'s objects back in their saved mode when called:
+    # `restore = model.train if model.training else model.eval`.
+    restorer: bool = False
 
     def join(self, other: "Value") -> "Value":
         if self is other or self == other or other == NOTHING:
@@ -127,6 +130,7 @@ class Value:
             alts=tuple(sorted(functions, key=lambda s: s.target))[:8] if self.sym != other.sym else (),
             sym=self.sym if self.sym == other.sym else None,
             saved=self.saved if self.saved == other.saved else None,
+            restorer=self.restorer and other.restorer and self.saved == other.saved,
             params_of=self.params_of | other.params_of,
         )
 
@@ -150,7 +154,7 @@ _CONSTS: dict[tuple[type, object], Value] = {}
 
 
 class State:
-    __slots__ = ("vars", "fields", "modes", "loaded", "optimized", "stepped", "unfrozen", "conds")
+    __slots__ = ("vars", "fields", "modes", "loaded", "optimized", "stepped", "unfrozen", "conds", "snaps")
 
     def __init__(self) -> None:
         self.vars: dict[str, Value] = {}
@@ -168,6 +172,10 @@ class State:
         # flag held, mode where it did not, the joined mode after the `if`). Never changed in
         # place (copies share it).
         self.conds: dict[tuple[str, str], tuple[ModeVal, ModeVal, ModeVal]] = _NO_CONDS
+        # Mode snapshots kept in fields, `self.was = self.model.training` (or a bound restorer,
+        # `self.restore = m.train if m.training else m.eval`): (holder, attribute) -> (the objects
+        # saved, their mode then, a restorer?). Never changed in place, like `conds`.
+        self.snaps: dict[tuple[str, str], tuple[frozenset[str], ModeVal, bool]] = _NO_CONDS
 
     def copy(self) -> "State":
         s = State.__new__(State)  # every slot is set below: no empty dicts built to be replaced
@@ -179,6 +187,7 @@ class State:
         s.stepped = self.stepped
         s.unfrozen = self.unfrozen
         s.conds = self.conds
+        s.snaps = self.snaps
         return s
 
     def same(self, other: "State") -> bool:
@@ -191,6 +200,7 @@ class State:
             and self.stepped == other.stepped
             and self.unfrozen == other.unfrozen
             and self.conds == other.conds
+            and self.snaps == other.snaps
         )
 
 
@@ -497,6 +507,11 @@ class FunctionAnalysis:
         self.narrowed: list[tuple[str, tuple[str, ...]]] = []
         self.with_depth = 0  # `with` blocks around the statement being analysed
         self.calls_passed: set[tuple[str, tuple[str, ...]]] = set()  # see `Summary.calls_passed`
+        # `self.model.train(self.was)` with a flag read from an entry field: the unknown mode it
+        # sets (its origin) -> that field's path, which a caller may know to hold a snapshot.
+        self.restore_flags: dict[Origin, str] = {}
+        # `self.restore()` on an entry field that may hold a bound restorer: its path.
+        self.restorer_calls: set[str] = set()
         # While calling a function a caller passed in: its closure variables' objects here.
         self.closure_env: dict[str, frozenset[str]] | None = None
         self.evaluation_like = K.is_evaluation_name(self.fn.name) and not (
@@ -996,6 +1011,7 @@ class FunctionAnalysis:
     def _with_block(
         self, stmt: ir.With, state: State, outer: bool, restores: list[tuple[str, ModeVal]], exits_before: int
     ) -> State | None:
+        guards: list[tuple[ir.Expr, Value]] = []  # objects of project classes entered
         for ctx_expr, target in stmt.items:
             mode_ctx = self._mode_context(ctx_expr, state)
             if mode_ctx is not None:
@@ -1012,6 +1028,10 @@ class FunctionAnalysis:
                 self.entering_block = ctx_expr if type(ctx_expr) is ir.Call else None
                 value = self.expr(ctx_expr, state)
                 self.entering_block = None
+                entered = self._guard_method(ctx_expr, "__enter__", value, state, stmt.loc)
+                if entered is not None:
+                    guards.append((ctx_expr, value))
+                    value = entered  # what `as` binds
             if self._is_no_grad_ctx(ctx_expr, state):
                 self._enter_no_grad(stmt.loc.line)
             elif self._is_grad_enabling_ctx(ctx_expr):
@@ -1019,6 +1039,11 @@ class FunctionAnalysis:
             if target is not None:
                 self.assign(target, value, state, ctx_expr)
         saved_line = self.no_grad_line
+        # Exits from inside the block (return, break, continue) leave it too: what it restores
+        # applies to them as to its normal end.
+        leaving = [(self.return_states, len(self.return_states))]
+        if self.breaks:
+            leaving += [(self.breaks[-1], len(self.breaks[-1])), (self.continues[-1], len(self.continues[-1]))]
         end = self.block(stmt.body, state)
         self.no_grad = outer
         if not outer:
@@ -1027,13 +1052,45 @@ class FunctionAnalysis:
             self.no_grad_line = saved_line
         exits = self.with_exits[exits_before:]
         del self.with_exits[exits_before:]
-        if end is not None:
-            for obj, mode in reversed(restores):
-                self.set_mode(end, obj, mode)
-            for effects, pre, resolve, callee, node in reversed(exits):
-                # The rest of a `@contextmanager` helper: its whole-body effects, from where it began.
-                self._apply_effects(effects, end, pre, resolve, callee, node)
+        if guards or restores or exits:
+            for states, start in leaving:
+                for left in states[start:]:
+                    self._leave_with(stmt, left, guards, restores, exits)
+            if end is not None:
+                self._leave_with(stmt, end, guards, restores, exits)
         return end
+
+    def _leave_with(
+        self,
+        stmt: ir.With,
+        state: State,
+        guards: list[tuple[ir.Expr, Value]],
+        restores: list[tuple[str, ModeVal]],
+        exits: list,
+    ) -> None:
+        """What a `with` statement does as the block ends: guards' `__exit__`, the modes held by
+        mode context managers put back, the rest of `@contextmanager` helpers."""
+        for ctx_expr, guard in reversed(guards):
+            self._guard_method(ctx_expr, "__exit__", guard, state, stmt.loc)
+        for obj, mode in reversed(restores):
+            self.set_mode(state, obj, mode)
+        for effects, pre, resolve, callee, node in reversed(exits):
+            # The rest of a `@contextmanager` helper: its whole-body effects, from where it began.
+            self._apply_effects(effects, state, pre, resolve, callee, node)
+
+    def _guard_method(self, ctx_expr: ir.Expr, name: str, guard: Value, state: State, loc: Loc) -> Value | None:
+        """`with Guard(model):` on an object of a project class: its `__enter__` runs before the
+        block, its `__exit__` after it (a guard that saves the mode and restores it, or one that
+        forgets to). The value `__enter__` returns is what `as` binds. None when the object has
+        no such method (or is of no known class)."""
+        if not guard.objs:
+            return None
+        target = self._resolve_method(guard, name, state)
+        if target is None:
+            return None
+        label = path_text(ctx_expr.func if type(ctx_expr) is ir.Call else ctx_expr) or "guard"
+        node = ir.Call(ir.Attr(ir.Name(label), name), (), (), loc)
+        return self.call_project(node, target, [], {}, guard, state)
 
     def _mode_context(self, expr: ir.Expr, state: State) -> str | None:
         """`eval_mode(model)` / `train_mode(model)` style context managers (evalguard's own,
@@ -1159,6 +1216,7 @@ class FunctionAnalysis:
             if holders.objs:
                 if value.objs and f"{path_text(target)}" in self.evidence_names:
                     self._upgrade_evidence(value, state)
+                self._keep_snapshot(holders.objs, target.attr, value, state)
                 for holder in holders.objs:
                     # A strong update when there is one holder; otherwise add to what was there.
                     key = (holder, target.attr)
@@ -1184,6 +1242,33 @@ class FunctionAnalysis:
             self._forget_keys(target.value, state)  # `nets["decoder"] = other`
             if value.taint:
                 self._into_container(target.value, value.taint, state)  # `outputs[k] = model(x)`
+
+    @staticmethod
+    def _keep_snapshot(holders: frozenset[str], attr: str, value: Value, state: State) -> None:
+        """`self.was = self.model.training`: the field holds the mode the model has now, for a
+        later `self.model.train(self.was)` here or in another method (a guard's `__exit__`)."""
+        keys = [(holder, attr) for holder in holders]
+        if value.saved is not None and not value.objs:
+            state.snaps = {**state.snaps, **{key: (value.saved[0], value.saved[1], value.restorer) for key in keys}}
+        elif state.snaps and any(key in state.snaps for key in keys):
+            state.snaps = {k: v for k, v in state.snaps.items() if k not in keys}
+
+    def _bound_restorer(self, node: ir.IfExp, test: Value, state: State) -> Value | None:
+        """`model.train if model.training else model.eval`: the bound method that puts the model
+        back in the mode it has now (a guard keeps it, to call on exit)."""
+        body, orelse = node.body, node.orelse
+        if test.saved is None or type(body) is not ir.Attr or type(orelse) is not ir.Attr:
+            return None
+        if body.attr != "train" or orelse.attr != "eval" or body.value != orelse.value:
+            return None
+        base = self.expr(body.value, state)
+        if not base.objs or base.objs != test.saved[0]:
+            return None
+        return Value(saved=test.saved, restorer=True)
+
+    def _restore_saved(self, state: State, saved: tuple[frozenset[str], ModeVal]) -> None:
+        for obj in sorted(saved[0]):
+            self.set_mode(state, obj, saved[1])
 
     def _forget_keys(self, container: ir.Expr, state: State) -> None:
         """A local dict display changed in place: its values are no longer known by key."""
@@ -1343,8 +1428,9 @@ class FunctionAnalysis:
             bound = state.fields.get((obj, attr))
             if bound is not None:
                 out |= bound
-            elif attr in ("module", "_orig_mod"):
-                # DataParallel/DDP `.module`, torch.compile `._orig_mod`: the same model, the same mode.
+            elif attr in ("module", "_orig_mod") and not self._plain_object(obj):
+                # DataParallel/DDP `.module`, torch.compile `._orig_mod`: the same model, the same
+                # mode (on an object of a project class that is no module, a field of its own).
                 out.add(obj)
             elif obj.count(".", len(root_of(obj))) >= MAX_PATH_ATTRS:
                 # k-limiting: `while hasattr(m, "module"): m = m.module` must not grow paths forever.
@@ -1623,7 +1709,10 @@ class FunctionAnalysis:
         return self.expr(node.value, state)
 
     def _ifexp(self, node: ir.IfExp, state: State) -> Value:
-        self.expr(node.test, state)
+        test = self.expr(node.test, state)
+        restorer = self._bound_restorer(node, test, state)
+        if restorer is not None:
+            return restorer
         a = state.copy()
         b = state.copy()
         va = self.expr(node.body, a)
@@ -1685,6 +1774,10 @@ class FunctionAnalysis:
             if sym.kind != "unknown":
                 return Value(sym=sym)
             return NOTHING
+        if base.objs and state.snaps:
+            snap = _snapshot(state, base.objs, node.attr)
+            if snap is not None:
+                return Value(saved=snap[:2], restorer=snap[2])
         if base.objs and node.attr in self.ctx.index.property_names():
             read = self._property_read(node, base, state)
             if read is not None:
@@ -1732,6 +1825,9 @@ class FunctionAnalysis:
             if built is not None:
                 return built
         callee = self.expr(func, state)
+        if callee.restorer and callee.saved is not None:
+            self._restore_saved(state, callee.saved)  # `restore()`
+            return NOTHING
         if callee.sym is not None:
             return self.call_symbol(node, callee.sym, state, None, callee.partial)
         if callee.alts:
@@ -1864,6 +1960,11 @@ class FunctionAnalysis:
     # ------------------------------------------------------------------ method calls on objects
 
     def method_call(self, node: ir.Call, meth: str, recv: Value, state: State) -> Value:
+        if state.snaps and recv.objs:
+            snap = _snapshot(state, recv.objs, meth)
+            if snap is not None and snap[2]:
+                self._restore_saved(state, snap[:2])  # `self.restore()`, a bound restorer kept
+                return NOTHING
         if meth == "enter_context" and self.with_depth and len(node.args) == 1 and not node.kwargs and not node.has_star:
             return self._enter_context(node, state)
         # Project method through the receiver's class.
@@ -1928,6 +2029,10 @@ class FunctionAnalysis:
                 return self._call_any(node, calls, args, kwargs, held, state)
         callee = self._called_attribute(recv, meth, state)
         if callee is not None:
+            if not args and not kwargs and len(callee.objs) == 1:
+                path = entry_path(next(iter(callee.objs)))
+                if path is not None:
+                    self.restorer_calls.add(path)  # (may be a bound restorer its caller kept there)
             # `self.model(x)`: a module held in an attribute, called.
             return self.forward(node, callee, args, kwargs, state)
         if (
@@ -2362,6 +2467,11 @@ class FunctionAnalysis:
             return func_key(self.module, self.fn.class_qualname)
         return self.ctx.read_class(obj, self.key)
 
+    def _plain_object(self, obj: str) -> bool:
+        """An object of a project class that is no module (a guard, a trainer)."""
+        class_key = self._class_of(obj)
+        return class_key is not None and self.ctx.index.class_props(class_key)[0] is False
+
     def _is_module_objs(self, recv: Value) -> bool:
         for obj in recv.objs:
             class_key = self._class_of(obj)
@@ -2412,6 +2522,9 @@ class FunctionAnalysis:
                 new = flag.saved[1]
             else:
                 new = M.only(M.UNKNOWN, replace(origin, what=f"{label}.train(<flag>)"))
+                path = entry_path(next(iter(flag.objs))) if len(flag.objs) == 1 else None
+                if path is not None:
+                    self.restore_flags[new.unknown] = path  # type: ignore[index]  # `train(self.was)`
         # A strong update even with several candidate objects: whichever one the reference holds
         # at run time is the one switched.
         if new.train is not None:
@@ -2764,6 +2877,54 @@ class FunctionAnalysis:
                 for obj in sorted(targets):
                     self.set_mode(state, obj, saved_mode)
 
+    def _apply_snapshots(
+        self,
+        snapshots: tuple[tuple[str, str, tuple[str, ...], ModeVal, bool], ...],
+        state: State,
+        pre: State,
+        resolve: Callable[[str], frozenset[str]],
+        callee: str,
+        node: ir.Call,
+    ) -> None:
+        """A callee kept mode snapshots in fields (a guard's `__enter__`): they hold the modes
+        the objects had here, before the call."""
+        snaps = dict(state.snaps)
+        for holder_path, attr, targets, mode, restorer in snapshots:
+            objs: set[str] = set()
+            for target in targets:
+                objs |= resolve(target[2:]) if target.startswith("E:") else {target}
+            if not objs:
+                continue
+            held = self._instantiate_mode(mode, pre, min(objs), resolve, callee, node)
+            for holder in resolve(holder_path):
+                snaps[(holder, attr)] = (frozenset(objs), held, restorer)
+        state.snaps = snaps
+
+    def _apply_restores(
+        self,
+        restores: tuple[tuple[str, str], ...],
+        bound: dict[str, Value],
+        state: State,
+        resolve: Callable[[str], frozenset[str]],
+    ) -> None:
+        """A callee restored modes from fields (a guard's `__exit__`): where this function knows
+        those fields hold snapshots, the objects are back in the saved modes."""
+        for path, flag in restores:
+            head, _, attr = flag.rpartition(".")
+            if head:
+                holders = resolve(head)
+                snap = _snapshot(state, holders, attr) if holders and state.snaps else None
+            else:
+                value = bound.get(flag)
+                snap = (value.saved[0], value.saved[1], value.restorer) if value is not None and value.saved else None
+            if snap is None:
+                continue
+            if path:
+                for obj in sorted(resolve(path)):
+                    self.set_mode(state, obj, snap[1])
+            elif snap[2]:
+                self._restore_saved(state, snap[:2])
+
     def apply_summary(
         self,
         node: ir.Call,
@@ -2809,6 +2970,10 @@ class FunctionAnalysis:
                 vals |= resolve(v[2:]) if v.startswith("E:") else {v}
             for holder in holders:
                 state.fields[(holder, attr)] = frozenset(vals)
+        if summary.snapshots:
+            self._apply_snapshots(summary.snapshots, state, pre, resolve, callee, node)
+        if summary.restores:
+            self._apply_restores(summary.restores, bound, state, resolve)
         for obj, mode in summary.fresh_modes:
             if obj not in state.modes:
                 # (A copy made inside, `copy.deepcopy(model)`, has the mode its original had here.)
@@ -3627,7 +3792,19 @@ class FunctionAnalysis:
             globals_out=self._globals_out(exit_state),
             forwards_self=self.forwards_self,
             calls_passed=tuple(sorted(self.calls_passed)),
+            snapshots=_exported_snapshots(exit_state),
+            restores=self._restores(effects),
         )
+
+    def _restores(self, effects: list[tuple[str, ModeVal]]) -> tuple[tuple[str, str], ...]:
+        """See `Summary.restores`: an entry path left in the mode a flag field set, and calls of
+        fields that may hold bound restorers."""
+        out = [
+            (path, self.restore_flags[mode.unknown])
+            for path, mode in effects
+            if mode.unknown is not None and mode.kinds() == {M.UNKNOWN} and mode.unknown in self.restore_flags
+        ]
+        return tuple(out + [("", path) for path in sorted(self.restorer_calls)])
 
     def _flag_effects(self, state: State) -> tuple[tuple[str, str, ModeVal, ModeVal], ...]:
         """The modes in `state` that depend on a flag parameter (see `Summary.flag_effects`)."""
@@ -3727,6 +3904,8 @@ def _join_into(a: State, b: State) -> None:
     a.unfrozen = a.unfrozen | b.unfrozen
     if a.conds is not b.conds:
         a.conds = {k: v for k, v in a.conds.items() if b.conds.get(k) == v} if a.conds and b.conds else _NO_CONDS
+    if a.snaps is not b.snaps:
+        a.snaps = {k: v for k, v in a.snaps.items() if b.snaps.get(k) == v} if a.snaps and b.snaps else _NO_CONDS
 
 
 def _merge_into(mine: dict, theirs: dict, join: Callable) -> None:
@@ -3915,6 +4094,7 @@ def _replace_state(target: State, source: State) -> None:
     target.stepped = source.stepped
     target.unfrozen = source.unfrozen
     target.conds = source.conds
+    target.snaps = source.snaps
 
 
 _Arg = TypeVar("_Arg")
@@ -4188,6 +4368,28 @@ def _rebound_names(body: tuple[ir.Stmt, ...]) -> set[str]:
         for target in stmt.targets
         if type(target) is ir.Name
     }
+
+
+def _snapshot(state: State, holders: frozenset[str], attr: str) -> tuple[frozenset[str], ModeVal, bool] | None:
+    """The mode snapshot every one of `holders` keeps in `attr`, joined (None: one keeps none)."""
+    found = None
+    for holder in holders:
+        snap = state.snaps.get((holder, attr))
+        if snap is None:
+            return None
+        found = snap if found is None else (found[0] | snap[0], found[1].join(snap[1]), found[2] and snap[2])
+    return found
+
+
+def _exported_snapshots(state: State) -> tuple[tuple[str, str, tuple[str, ...], ModeVal, bool], ...]:
+    """The snapshots kept in fields of entry objects, for the callers (see `Summary.snapshots`)."""
+    out = []
+    for (holder, attr), (objs, mode, restorer) in sorted(state.snaps.items(), key=lambda item: item[0]):
+        path = entry_path(holder)
+        targets = tuple(sorted(o for o in objs if o.startswith(("E:", "N:"))))
+        if path is not None and targets:
+            out.append((path, attr, targets, mode, restorer))
+    return tuple(out)
 
 
 def _entry_effects(state: State) -> list[tuple[str, ModeVal]]:

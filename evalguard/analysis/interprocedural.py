@@ -413,8 +413,13 @@ def _static_callees(index: ProjectIndex, key: str, memo: dict) -> list[str]:
         else:
             sym = _resolve(index, name, facts, fn.imports, memo)
             if sym is not None and sym.kind == "class":
-                # A constructor call runs the class's `__init__`.
+                # A constructor call runs the class's `__init__`; a guard's `__enter__` and
+                # `__exit__` run when a `with` statement enters the object built.
                 target = index.find_method(sym.target, "__init__")
+                for dunder in ("__enter__", "__exit__"):
+                    method = index.find_method(sym.target, dunder)
+                    if method is not None and method != key:
+                        out.append(method)
             else:
                 target = sym.target if sym is not None and sym.kind == "function" else None
         if target is not None and target != key and target in index.functions:

@@ -172,6 +172,13 @@ class Summary:
     # there): (parameter, entry path of each positional argument or "" when unknown). Each caller
     # runs its own function on its own objects (see `FunctionAnalysis._apply_calls_of_passed`).
     calls_passed: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Mode snapshots it leaves in fields of entry objects (`self.was = self.model.training`, a
+    # bound restorer): (holder path, attribute, the objects saved as "E:<path>" or "N:...", their
+    # mode then, a restorer?).
+    snapshots: tuple[tuple[str, str, tuple[str, ...], ModeVal, bool], ...] = ()
+    # Restores from a snapshot its caller may have kept: (path, field) for `path.train(field)`,
+    # ("", field) for a call of a bound restorer held in the field.
+    restores: tuple[tuple[str, str], ...] = ()
 
 
 EMPTY_SUMMARY = Summary()

@@ -112,7 +112,9 @@ class Lowerer(DefinitionCollector):
                 if item.asname is not None:
                     target = self._expr(item.asname.name)
                     self._scope.bind_target(target)
-                items.append((self._expr(item.item), target))
+                expr = self._expr(item.item)
+                self._note_guard(expr)
+                items.append((expr, target))
             out.append(With(items=tuple(items), body=self._suite(node.body), loc=self._loc(node)))
         elif isinstance(node, (cst.Try, cst.TryStar)):
             handlers = []

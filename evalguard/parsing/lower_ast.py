@@ -181,7 +181,9 @@ class AstLowerer(DefinitionCollector):
                 if item.optional_vars is not None:
                     target = self._expr(item.optional_vars)
                     scope.bind_target(target)
-                items.append((self._expr(item.context_expr), target))
+                expr = self._expr(item.context_expr)
+                self._note_guard(expr)
+                items.append((expr, target))
             out.append(With(items=tuple(items), body=self._block(node.body), loc=loc))
         elif t is ast.Try or t is _TRY_STAR:
             handlers = []

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from evalguard.parsing.evidence import body_facts
 from evalguard.parsing.ir import (
     Assign,
+    Attr,
+    Call,
     ClassFacts,
     DefStmt,
     Expr,
@@ -76,6 +78,15 @@ class DefinitionCollector:
     def _qualname(self, name: str) -> str:
         parent = self._scopes[-1].qualname if self._scopes else MODULE_QUALNAME
         return name if parent == MODULE_QUALNAME else f"{parent}.{name}"
+
+    def _note_guard(self, item: Expr) -> None:
+        """`with self.guard:` runs the object's `__enter__` and `__exit__`: calls of those methods
+        for the caller graph (a guard built in the `with` line is a constructor call, whose class
+        the graph follows)."""
+        name = dotted_name(item) if type(item) is not Call else None
+        if name is not None:
+            for dunder in ("__enter__", "__exit__"):
+                self._note_call_name(Attr(item, dunder))
 
     def _note_call_name(self, func: Expr) -> None:
         name = dotted_name(func)
