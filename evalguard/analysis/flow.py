@@ -281,6 +281,9 @@ class Context:
         self.summaries: dict[str, Summary] = {}
         # (constructor, attribute) -> (constructor, parameter) it stores there, if any.
         self.constructor_params: dict[tuple[str, str], tuple[str, str] | None] = {}
+        # A guard's `__exit__` -> whether it (or its class's methods it calls) sets a mode from a
+        # saved value (see `FunctionAnalysis._restores_some_flag`).
+        self.flag_restorers: dict[str, bool] = {}
         # Who passes which objects for a parameter, as of each caller's latest analysis (an
         # earlier analysis, with less known about its callees, may have passed others: they do
         # not count, so the objects are the same in any visit order and after an edit), and what
@@ -512,6 +515,8 @@ class FunctionAnalysis:
         self.restore_flags: dict[Origin, str] = {}
         # `self.restore()` on an entry field that may hold a bound restorer: its path.
         self.restorer_calls: set[str] = set()
+        # Entry fields whose class the constructor says (`Summary.field_classes`).
+        self.field_classes: dict[str, str] = {}
         # While calling a function a caller passed in: its closure variables' objects here.
         self.closure_env: dict[str, frozenset[str]] | None = None
         self.evaluation_like = K.is_evaluation_name(self.fn.name) and not (
@@ -527,8 +532,8 @@ class FunctionAnalysis:
             taint = f"P:{i}"
             self.param_taints[taint] = i
             state.vars[self._var_key(param.name)] = Value(objs=frozenset({obj}), taint=frozenset({taint}))
-        if self.fn.kind in ("instance",) and self.fn.params:
-            pass  # `self` is the first parameter: an entry object like the others.
+        if self.fn.kind == "instance" and self.fn.params and self.fn.params[0].name == "self":
+            self._seed_field_aliases(state)
         for dec in self.fn.decorators:
             if self._is_no_grad_ctx(dec, state):
                 self.no_grad = True
@@ -569,6 +574,26 @@ class FunctionAnalysis:
             self._drop_dead_end_backwards()
         self._note_fed_training()
         return FunctionResult(self._summary(exit_state), self._finish_forwards(), list(self.events.values()))
+
+    def _seed_field_aliases(self, state: State) -> None:
+        """In a method of a plain class (a trainer, a guard), fields its constructor bound to one
+        object are that object: `self.evaluator.model` is `self.model` when `__init__` did
+        `self.model = model; self.evaluator = Evaluator(model)`, so what `self.evaluator.run()`
+        does to its model happens to `self.model`. (A module's methods rarely need it, and
+        their constructors are many: they are left out.)"""
+        class_key = func_key(self.module, self.fn.class_qualname)  # type: ignore[arg-type]
+        index = self.ctx.index
+        init = index.find_method(class_key, "__init__")
+        if init is None or init == self.key or index.class_props(class_key)[0] is not False:
+            return
+        if self.on_call is not None:
+            self.on_call(init)  # (analyse this again when the constructor's summary changes)
+        summary = self.ctx.summary(init)
+        for path, canonical in summary.aliases:
+            holder, _, attr = path.rpartition(".")
+            state.fields[(f"E:{holder}", attr)] = frozenset({f"E:{canonical}"})
+        if summary.field_classes:
+            self.field_classes = {f"E:{path}": class_key for path, class_key in summary.field_classes}
 
     def _serve_requests(self, state: State) -> None:
         """The module's web request handlers run after its body, on the globals it left: a model
@@ -1011,7 +1036,8 @@ class FunctionAnalysis:
     def _with_block(
         self, stmt: ir.With, state: State, outer: bool, restores: list[tuple[str, ModeVal]], exits_before: int
     ) -> State | None:
-        guards: list[tuple[ir.Expr, Value]] = []  # objects of project classes entered
+        # Objects of project classes entered, with what their `__enter__` switched (and from what).
+        guards: list[tuple[ir.Expr, Value, list[tuple[str, ModeVal]]]] = []
         for ctx_expr, target in stmt.items:
             mode_ctx = self._mode_context(ctx_expr, state)
             if mode_ctx is not None:
@@ -1028,9 +1054,11 @@ class FunctionAnalysis:
                 self.entering_block = ctx_expr if type(ctx_expr) is ir.Call else None
                 value = self.expr(ctx_expr, state)
                 self.entering_block = None
+                before = state.copy()
                 entered = self._guard_method(ctx_expr, "__enter__", value, state, stmt.loc)
                 if entered is not None:
-                    guards.append((ctx_expr, value))
+                    switched = [(o, self.mode_of(before, o)) for o, m in state.modes.items() if before.modes.get(o) is not m]
+                    guards.append((ctx_expr, value, switched))
                     value = entered  # what `as` binds
             if self._is_no_grad_ctx(ctx_expr, state):
                 self._enter_no_grad(stmt.loc.line)
@@ -1064,19 +1092,43 @@ class FunctionAnalysis:
         self,
         stmt: ir.With,
         state: State,
-        guards: list[tuple[ir.Expr, Value]],
+        guards: list[tuple[ir.Expr, Value, list[tuple[str, ModeVal]]]],
         restores: list[tuple[str, ModeVal]],
         exits: list,
     ) -> None:
         """What a `with` statement does as the block ends: guards' `__exit__`, the modes held by
         mode context managers put back, the rest of `@contextmanager` helpers."""
-        for ctx_expr, guard in reversed(guards):
+        for ctx_expr, guard, switched in reversed(guards):
             self._guard_method(ctx_expr, "__exit__", guard, state, stmt.loc)
+            if switched and self._restores_some_flag(guard, state):
+                # An `__exit__` that puts back flags it saved in a way not followed (per module,
+                # `for m, flag in self.saved: m.train(flag)`): what `__enter__` switched is back.
+                for obj, mode in switched:
+                    self.set_mode(state, obj, mode)
         for obj, mode in reversed(restores):
             self.set_mode(state, obj, mode)
         for effects, pre, resolve, callee, node in reversed(exits):
             # The rest of a `@contextmanager` helper: its whole-body effects, from where it began.
             self._apply_effects(effects, state, pre, resolve, callee, node)
+
+    def _restores_some_flag(self, guard: Value, state: State) -> bool:
+        """Does the guard's `__exit__` (or a method of its class it calls) set a mode from a saved
+        value, `m.train(flag)` or `m.training = flag`?"""
+        exit_key = self._resolve_method(guard, "__exit__", state)
+        if exit_key is None:
+            return False
+        memo = self.ctx.flag_restorers
+        if exit_key not in memo:
+            index = self.ctx.index
+            class_key = exit_key.rpartition(".")[0]
+            keys = [exit_key]
+            for name in sorted(index.functions[exit_key].called_names):
+                head, _, meth = name.partition(".")
+                found = index.find_method(class_key, meth) if head == "self" and meth and "." not in meth else None
+                if found is not None:
+                    keys.append(found)
+            memo[exit_key] = any(_sets_mode_from_value(index.functions[k].body) for k in keys)
+        return memo[exit_key]
 
     def _guard_method(self, ctx_expr: ir.Expr, name: str, guard: Value, state: State, loc: Loc) -> Value | None:
         """`with Guard(model):` on an object of a project class: its `__enter__` runs before the
@@ -1102,6 +1154,9 @@ class FunctionAnalysis:
         mode = _mode_context_kind(expr.func)
         if mode is None:
             return None
+        sym = self._project_symbol(expr.func, state)
+        if sym is not None and sym.kind == "class" and self.ctx.index.find_method(sym.target, "__enter__") is not None:
+            return None  # a project guard class: its `__enter__`/`__exit__` say what it does
         key = self._project_function(expr.func, state)
         if key is not None:
             if self.on_call is not None:
@@ -1148,15 +1203,18 @@ class FunctionAnalysis:
     def _project_function(self, func: ir.Expr, state: State) -> str | None:
         """The key of this callee (a name or dotted path) when it is a function of the checked
         project."""
-        if type(func) is ir.Name:
-            sym = self.read_name(func.id, state).sym
-        elif type(func) is ir.Attr and (base := dotted_name(func.value)) is not None:
-            head = self.read_name(base.split(".")[0], state).sym
-            sym = self.ctx.index.resolve_dotted(head, [*base.split(".")[1:], func.attr]) if head is not None else None
-        else:
-            return None
+        sym = self._project_symbol(func, state)
         if sym is not None and sym.kind == "function" and sym.target in self.ctx.index.functions:
             return sym.target
+        return None
+
+    def _project_symbol(self, func: ir.Expr, state: State) -> Symbol | None:
+        """What a callee named by a name or dotted path resolves to (None: neither)."""
+        if type(func) is ir.Name:
+            return self.read_name(func.id, state).sym
+        if type(func) is ir.Attr and (base := dotted_name(func.value)) is not None:
+            head = self.read_name(base.split(".")[0], state).sym
+            return self.ctx.index.resolve_dotted(head, [*base.split(".")[1:], func.attr]) if head is not None else None
         return None
 
     def try_stmt(self, stmt: ir.Try, state: State) -> State | None:
@@ -1432,6 +1490,10 @@ class FunctionAnalysis:
                 # DataParallel/DDP `.module`, torch.compile `._orig_mod`: the same model, the same
                 # mode (on an object of a project class that is no module, a field of its own).
                 out.add(obj)
+                if obj.startswith("E:") and "." not in obj and obj != "E:self":
+                    # A parameter may also be such a plain object (an EMA helper holding its copy
+                    # as `.module`): its caller resolves that path too.
+                    out.add(f"{obj}.{attr}")
             elif obj.count(".", len(root_of(obj))) >= MAX_PATH_ATTRS:
                 # k-limiting: `while hasattr(m, "module"): m = m.module` must not grow paths forever.
                 out.add(UNKNOWN_OBJ)
@@ -2465,6 +2527,10 @@ class FunctionAnalysis:
     def _class_of(self, obj: str) -> str | None:
         if obj == "E:self" and self.fn.class_qualname is not None and self.fn.kind == "instance":
             return func_key(self.module, self.fn.class_qualname)
+        if self.field_classes:
+            class_key = self.field_classes.get(obj)
+            if class_key is not None:
+                return class_key
         return self.ctx.read_class(obj, self.key)
 
     def _plain_object(self, obj: str) -> bool:
@@ -3793,8 +3859,25 @@ class FunctionAnalysis:
             forwards_self=self.forwards_self,
             calls_passed=tuple(sorted(self.calls_passed)),
             snapshots=_exported_snapshots(exit_state),
+            aliases=_field_aliases(exit_state) if self._is_constructor() else (),
+            field_classes=self._field_classes(exit_state) if self._is_constructor() else (),
             restores=self._restores(effects),
         )
+
+    def _is_constructor(self) -> bool:
+        return self.fn.name == "__init__" and self.fn.kind == "instance"
+
+    def _field_classes(self, state: State) -> tuple[tuple[str, str], ...]:
+        """See `Summary.field_classes`."""
+        out = []
+        for (holder, attr), values in sorted(state.fields.items()):
+            if holder != "E:self" or len(values) != 1:
+                continue
+            (value,) = values
+            class_key = self.ctx.read_class(value, self.key) if value.startswith("N:") else None
+            if class_key is not None and self.ctx.index.class_props(class_key)[0] is False:
+                out.append((f"self.{attr}", class_key))
+        return tuple(out)
 
     def _restores(self, effects: list[tuple[str, ModeVal]]) -> tuple[tuple[str, str], ...]:
         """See `Summary.restores`: an entry path left in the mode a flag field set, and calls of
@@ -4359,6 +4442,27 @@ def _restores_flag(body: tuple[ir.Stmt, ...], path: str) -> bool:
     )
 
 
+def _sets_mode_from_value(body: tuple[ir.Stmt, ...]) -> bool:
+    """`m.train(flag)` / `m.train(mode=flag)` or `m.training = flag` with anything but a literal."""
+    for stmt in ir.walk_statements(body):
+        t = type(stmt)
+        if t is ir.Assign:
+            if type(stmt.value) is not ir.Const and any(type(x) is ir.Attr and x.attr == "training" for x in stmt.targets):
+                return True
+            exprs = (stmt.value,)
+        elif t is ir.ExprStmt:
+            exprs = (stmt.expr,)
+        else:
+            continue
+        for expr in exprs:
+            for node in ir.walk_expr(expr):
+                if type(node) is ir.Call and type(node.func) is ir.Attr and node.func.attr == "train":
+                    flag = node.args[0] if node.args else dict(node.kwargs).get("mode")
+                    if flag is not None and type(flag) is not ir.Const:
+                        return True
+    return False
+
+
 def _rebound_names(body: tuple[ir.Stmt, ...]) -> set[str]:
     """Plain names assigned anywhere in the body (a parameter rebound no longer holds the argument)."""
     return {
@@ -4379,6 +4483,34 @@ def _snapshot(state: State, holders: frozenset[str], attr: str) -> tuple[frozens
             return None
         found = snap if found is None else (found[0] | snap[0], found[1].join(snap[1]), found[2] and snap[2])
     return found
+
+
+def _field_aliases(state: State) -> tuple[tuple[str, str], ...]:
+    """See `Summary.aliases`: paths from `self` (two attributes deep, through objects built
+    here) that hold the same single object, each with the path that names it: the object's own
+    (`self.model` read before being rebound) or the shortest."""
+    named = {"E:self": "self"}
+    paths: dict[str, list[str]] = {}
+    for _depth in range(2):
+        for (holder, attr), values in sorted(state.fields.items()):
+            base = named.get(holder)
+            if base is None or len(values) != 1:
+                continue
+            (value,) = values
+            path = f"{base}.{attr}"
+            found = paths.setdefault(value, [])
+            if path not in found:
+                found.append(path)
+            if value.startswith("N:") and value not in named:
+                named[value] = path
+    out = []
+    for value, found in sorted(paths.items()):
+        own = value[2:] if value.startswith("E:self.") else None
+        if len(found) < 2 and own is None:
+            continue
+        canonical = own or min(found, key=lambda p: (p.count("."), p))
+        out.extend((path, canonical) for path in sorted(found) if path != canonical)
+    return tuple(out)
 
 
 def _exported_snapshots(state: State) -> tuple[tuple[str, str, tuple[str, ...], ModeVal, bool], ...]:

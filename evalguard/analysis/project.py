@@ -96,6 +96,7 @@ class ProjectIndex:
         self._mro_cache: dict[str, list[str]] = {}
         self._method_cache: dict[tuple[str, str], str | None] = {}
         self._optimized_cache: dict[str, frozenset[str]] = {}
+        self._rebound_cache: dict[str, frozenset[str]] = {}
         self._subclass_cache: dict[str, list[str]] = {}
         self._method_names: frozenset[str] | None = None
         self._property_names: frozenset[str] | None = None
@@ -527,6 +528,30 @@ class ProjectIndex:
                         if type(target) is Name:
                             params[target.id] = fields
         return found
+
+    def rebound_fields(self, class_key: str) -> frozenset[str]:
+        """Fields of `self` assigned by a method other than the constructor, in the class, its
+        project bases or subclasses (`self.net = DDP(self.net)` in a setup method): what the
+        constructor put there is then not all they may hold."""
+        cached = self._rebound_cache.get(class_key)
+        if cached is None:
+            found: set[str] = set()
+            for key in {*self.mro(class_key), *self.subclasses(class_key)}:
+                module = self.class_module.get(key)
+                if module is None:
+                    continue
+                for name, qualname in self.classes[key].methods:
+                    fn = self.functions.get(func_key(module.module_name, qualname))
+                    if fn is None or name == "__init__":
+                        continue
+                    for stmt in walk_statements(fn.body):
+                        if type(stmt) is Assign:
+                            found.update(
+                                t.attr for t in stmt.targets
+                                if type(t) is Attr and type(t.value) is Name and t.value.id == "self"
+                            )
+            cached = self._rebound_cache[class_key] = frozenset(found)
+        return cached
 
     def class_props(self, class_key: str) -> tuple[bool | None, bool]:
         """(is_module, is_sensitive) for a project class.

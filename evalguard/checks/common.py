@@ -43,6 +43,11 @@ def any_sensitive(objs: frozenset[str], ctx: Context, fkey: str = "") -> bool:
             if passed and not any_sensitive(frozenset(passed), ctx):
                 continue
             return True
+        if obj.startswith("E:self.") and fkey and param.count(".") == 1:
+            built = _built_by_constructor(ctx, fkey, param[5:])
+            if built and not any_sensitive(built, ctx):
+                continue
+            return True
         info = ctx.allocs.get(root_of(obj))
         if info is None:
             return True
@@ -51,6 +56,27 @@ def any_sensitive(objs: frozenset[str], ctx: Context, fkey: str = "") -> bool:
         if info.sensitive:
             return True
     return False
+
+
+def _built_by_constructor(ctx: Context, fkey: str, attr: str) -> frozenset[str]:
+    """In a method of a plain class (a trainer), what the constructor built for `self.<attr>`
+    when no other method rebinds it (`self.net = TanhMLP()`): the objects that field holds. Its
+    constructor's summary is there: such methods read it (see `_seed_field_aliases`)."""
+    index = ctx.index
+    fn = index.functions.get(fkey)
+    if fn is None or fn.class_qualname is None or fn.kind != "instance":
+        return frozenset()
+    class_key = f"{index.function_module[fkey].module_name}:{fn.class_qualname}"
+    if class_key not in index.classes or index.class_props(class_key)[0] is not False:
+        return frozenset()
+    init = index.find_method(class_key, "__init__")
+    summary = ctx.summaries.get(init) if init is not None else None
+    if summary is None or attr in index.rebound_fields(class_key):
+        return frozenset()
+    for holder, name, values in summary.fields:
+        if holder == "self" and name == attr and values and all(v.startswith("N:") for v in values):
+            return frozenset(values)
+    return frozenset()
 
 
 def where(path: str, line: int) -> str:
