@@ -1266,8 +1266,7 @@ class FunctionAnalysis:
             holders = self.expr(target.value, state)
             if (
                 target.attr == "training"
-                and isinstance(source, ir.Const)
-                and isinstance(source.value, bool)
+                and (not isinstance(source, ir.Const) or isinstance(source.value, bool))
                 and self._sets_one_module_flag(holders, state, path_text(target.value))
             ):
                 self._event("training-assign", self.current_loc, path_text(target.value) or "module")
@@ -1378,11 +1377,35 @@ class FunctionAnalysis:
         # A leaf or a module with nothing mode-dependent inside: setting its flag changes nothing.
         if self._is_model_value(holders, state) and self._objs_sensitive(holders.objs):
             return True
+        if len(holders.objs) == 1 and self._passed_sensitive_models(next(iter(holders.objs)), self.key):
+            return True  # `def apply_mode(model, mode): model.training = mode.training`
         # A pickled model (`torch.load(path)`): only a module has a training flag to set.
         return all(
             o == root_of(o) and (info := self.info_of(o)) is not None and info.label == _LOADED_LABEL
             for o in holders.objs
         )
+
+    def _passed_sensitive_models(self, obj: str, key: str, depth: int = 0) -> bool:
+        """`obj` is a parameter of function `key` for which the project's callers pass only
+        mode-sensitive models (through their own parameters too, a few calls up). A function
+        handed to `model.apply(fn)` has no such callers: it is called with every submodule."""
+        param = entry_path(obj)
+        fn = self.ctx.index.functions[key]
+        if param is None or param == "self" or "." in param or all(p.name != param for p in fn.params):
+            return False
+        if not self.ctx.passed_objects(key, param, reader=self.key):  # (analysed again when it grows)
+            return False
+        for caller, objs in sorted(self.ctx.param_sources.get((key, param), {}).items()):
+            for other in objs:
+                if other.startswith("E:"):
+                    # The caller's own parameter: what its callers pass.
+                    if depth >= 3 or not self._passed_sensitive_models(other, caller, depth + 1):
+                        return False
+                    continue
+                info = self.info_of(other)
+                if info is None or info.is_module is not True or not info.sensitive:
+                    return False
+        return True
 
     def _built_with_children(self, path: str) -> bool:
         """`self.<attr>` is assigned, in this class's constructor, a module with children of its
@@ -2584,8 +2607,8 @@ class FunctionAnalysis:
             elif flag.is_const and isinstance(flag.const, bool):
                 what = f"{label}.train({flag.const})"
                 new = M.only(M.TRAIN if flag.const else M.EVAL, replace(origin, what=what))
-            elif flag.saved is not None:
-                new = flag.saved[1]
+            elif flag.saved is not None and flag.saved[0] & recv.objs:
+                new = flag.saved[1]  # `model.train(was_training)` (another object's flag is a flag)
             else:
                 new = M.only(M.UNKNOWN, replace(origin, what=f"{label}.train(<flag>)"))
                 path = entry_path(next(iter(flag.objs))) if len(flag.objs) == 1 else None
@@ -3135,8 +3158,15 @@ class FunctionAnalysis:
     ) -> ModeVal:
         out = self._through(mode.without(M.ENTRY), callee, node)
         if mode.entry is not None:
-            entry_objs = resolve(mode.entry.what)
-            out = out.join(self.mode_of_all(pre, entry_objs or {obj}))
+            entry_objs = resolve(mode.entry.what) or {obj}
+            plain = {o for o in entry_objs if (info := self.info_of(o)) is not None and info.is_module is False}
+            if plain:
+                # `model.train(phase.training)` with a plain object's flag (a dataclass): whatever
+                # it holds, not a module's mode.
+                out = out.join(M.only(M.UNKNOWN, self._origin(node.loc, callee)))
+                entry_objs = set(entry_objs) - plain
+            if entry_objs:
+                out = out.join(self.mode_of_all(pre, entry_objs))
         return out
 
     def _through(self, mode: ModeVal, callee: str, node: ir.Call) -> ModeVal:
