@@ -1267,7 +1267,7 @@ class FunctionAnalysis:
             if (
                 target.attr == "training"
                 and (not isinstance(source, ir.Const) or isinstance(source.value, bool))
-                and self._sets_one_module_flag(holders, state, path_text(target.value))
+                and self._sets_one_module_flag(holders, state, path_text(target.value), type(source) is ir.Const)
             ):
                 self._event("training-assign", self.current_loc, path_text(target.value) or "module")
             if holders.objs:
@@ -1348,7 +1348,7 @@ class FunctionAnalysis:
             return
         state.vars[key] = replace(old, taint=old.taint | taint)
 
-    def _sets_one_module_flag(self, holders: Value, state: State, path: str | None = None) -> bool:
+    def _sets_one_module_flag(self, holders: Value, state: State, path: str | None = None, literal: bool = True) -> bool:
         """`x.training = ...` on a module reference. In a class's own train() override, only on
         a submodule attribute (`self.backbone.training = False` after `super().train(mode)` leaves
         the backbone's BatchNorm children training); `self.training = mode` there, or on loop
@@ -1364,6 +1364,10 @@ class FunctionAnalysis:
             # flipping that one flag (e.g. for a head's training outputs) is the point.
             return False
         if all(_is_self_rooted(o) for o in holders.objs) and self.fn.class_qualname is not None:
+            if not literal and (self.fn.name == "__init__" or (path != "self" and not (path and self._built_with_children(path)))):
+                # A flag copied (`self.config.training = self.training`, a constructor's `self.training
+                # = root.training`): only a submodule built with children is known to be a module.
+                return False
             # Only a class known to subclass nn.Module (not e.g. a Keras layer).
             class_key = func_key(self.module, self.fn.class_qualname)
             if path == "self" and self._reads_own_flag(class_key) and _restores_flag(self.fn.body, "self"):
