@@ -42,7 +42,7 @@ MAX_FACTS = 50_000
 # classes' own hooks, tensor-level and alpha dropouts (results); 17 = web request handlers run
 # after their module's body (results); 18 = `getattr(x, "name")(...)` is a call of `x.name` (facts
 # and results).
-SCHEMA = "30"
+SCHEMA = "31"
 _TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by evalguard.\n"

@@ -515,7 +515,7 @@ class FunctionAnalysis:
         self.restore_flags: dict[Origin, str] = {}
         # `self.restore()` on an entry field that may hold a bound restorer: its path.
         self.restorer_calls: set[str] = set()
-        # Entry fields whose class the constructor says (`Summary.field_classes`).
+        # Entry fields whose class the constructor says (`ProjectIndex.constructor_wiring`).
         self.field_classes: dict[str, str] = {}
         # While calling a function a caller passed in: its closure variables' objects here.
         self.closure_env: dict[str, frozenset[str]] | None = None
@@ -581,19 +581,14 @@ class FunctionAnalysis:
         `self.model = model; self.evaluator = Evaluator(model)`, so what `self.evaluator.run()`
         does to its model happens to `self.model`. (A module's methods rarely need it, and
         their constructors are many: they are left out.)"""
-        class_key = func_key(self.module, self.fn.class_qualname)  # type: ignore[arg-type]
-        index = self.ctx.index
-        init = index.find_method(class_key, "__init__")
-        if init is None or init == self.key or index.class_props(class_key)[0] is not False:
+        if self.fn.name == "__init__":
             return
-        if self.on_call is not None:
-            self.on_call(init)  # (analyse this again when the constructor's summary changes)
-        summary = self.ctx.summary(init)
-        for path, canonical in summary.aliases:
+        wiring = self.ctx.index.constructor_wiring(func_key(self.module, self.fn.class_qualname))  # type: ignore[arg-type]
+        for path, canonical in wiring.aliases:
             holder, _, attr = path.rpartition(".")
             state.fields[(f"E:{holder}", attr)] = frozenset({f"E:{canonical}"})
-        if summary.field_classes:
-            self.field_classes = {f"E:{path}": class_key for path, class_key in summary.field_classes}
+        if wiring.classes:
+            self.field_classes = {f"E:{path}": class_key for path, class_key in wiring.classes}
 
     def _serve_requests(self, state: State) -> None:
         """The module's web request handlers run after its body, on the globals it left: a model
@@ -3893,25 +3888,8 @@ class FunctionAnalysis:
             forwards_self=self.forwards_self,
             calls_passed=tuple(sorted(self.calls_passed)),
             snapshots=_exported_snapshots(exit_state),
-            aliases=_field_aliases(exit_state) if self._is_constructor() else (),
-            field_classes=self._field_classes(exit_state) if self._is_constructor() else (),
             restores=self._restores(effects),
         )
-
-    def _is_constructor(self) -> bool:
-        return self.fn.name == "__init__" and self.fn.kind == "instance"
-
-    def _field_classes(self, state: State) -> tuple[tuple[str, str], ...]:
-        """See `Summary.field_classes`."""
-        out = []
-        for (holder, attr), values in sorted(state.fields.items()):
-            if holder != "E:self" or len(values) != 1:
-                continue
-            (value,) = values
-            class_key = self.ctx.read_class(value, self.key) if value.startswith("N:") else None
-            if class_key is not None and self.ctx.index.class_props(class_key)[0] is False:
-                out.append((f"self.{attr}", class_key))
-        return tuple(out)
 
     def _restores(self, effects: list[tuple[str, ModeVal]]) -> tuple[tuple[str, str], ...]:
         """See `Summary.restores`: an entry path left in the mode a flag field set, and calls of
@@ -4517,34 +4495,6 @@ def _snapshot(state: State, holders: frozenset[str], attr: str) -> tuple[frozens
             return None
         found = snap if found is None else (found[0] | snap[0], found[1].join(snap[1]), found[2] and snap[2])
     return found
-
-
-def _field_aliases(state: State) -> tuple[tuple[str, str], ...]:
-    """See `Summary.aliases`: paths from `self` (two attributes deep, through objects built
-    here) that hold the same single object, each with the path that names it: the object's own
-    (`self.model` read before being rebound) or the shortest."""
-    named = {"E:self": "self"}
-    paths: dict[str, list[str]] = {}
-    for _depth in range(2):
-        for (holder, attr), values in sorted(state.fields.items()):
-            base = named.get(holder)
-            if base is None or len(values) != 1:
-                continue
-            (value,) = values
-            path = f"{base}.{attr}"
-            found = paths.setdefault(value, [])
-            if path not in found:
-                found.append(path)
-            if value.startswith("N:") and value not in named:
-                named[value] = path
-    out = []
-    for value, found in sorted(paths.items()):
-        own = value[2:] if value.startswith("E:self.") else None
-        if len(found) < 2 and own is None:
-            continue
-        canonical = own or min(found, key=lambda p: (p.count("."), p))
-        out.extend((path, canonical) for path in sorted(found) if path != canonical)
-    return tuple(out)
 
 
 def _exported_snapshots(state: State) -> tuple[tuple[str, str, tuple[str, ...], ModeVal, bool], ...]:

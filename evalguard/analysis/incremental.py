@@ -333,6 +333,8 @@ def dirty_functions(
     }
     if edited and not _same_optimized_fields(old_index, index, edited):
         return None
+    if edited and not _same_wiring(old_index, index):
+        return None
     return dirty
 
 
@@ -408,6 +410,17 @@ def _same_optimized_fields(old_index: ProjectIndex, index: ProjectIndex, edited:
         old_index.optimized_fields(key) == index.optimized_fields(key)
         for key in index.classes
         if key in old_index.classes and not edited.isdisjoint(index.mro(key))
+    )
+
+
+def _same_wiring(old_index: ProjectIndex, index: ProjectIndex) -> bool:
+    """What a plain class's constructor wires up is read from its statements and from the
+    constructors of the helpers it builds, and left out when another method rebinds a field:
+    an edit of any method may change what every method of another class sees."""
+    return all(
+        old_index.constructor_wiring(key) == index.constructor_wiring(key)
+        for key in index.classes
+        if key in old_index.classes
     )
 
 

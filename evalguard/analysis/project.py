@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import os
+from dataclasses import dataclass
 import sys
 from functools import lru_cache
 
@@ -29,6 +30,26 @@ from evalguard.parsing.ir import (
 from evalguard.record import record
 
 BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """See `ProjectIndex.constructor_wiring`: (path, the path other methods name that object by),
+    (path, plain project class built there), (field, project class built there)."""
+
+    aliases: tuple[tuple[str, str], ...] = ()
+    classes: tuple[tuple[str, str], ...] = ()
+    built: tuple[tuple[str, str], ...] = ()
+
+
+NO_WIRING = Wiring()
+
+
+def _unwrap_moves(value: Expr) -> Expr:
+    """`Net().to(device)`, `model.cuda()`: the object moved is the same object."""
+    while type(value) is Call and type(value.func) is Attr and value.func.attr in ("to", "cuda", "cpu", "float", "double", "half"):
+        value = value.func.value
+    return value
 
 
 @record
@@ -97,6 +118,8 @@ class ProjectIndex:
         self._method_cache: dict[tuple[str, str], str | None] = {}
         self._optimized_cache: dict[str, frozenset[str]] = {}
         self._rebound_cache: dict[str, frozenset[str]] = {}
+        self._wiring_cache: dict[str, str | None] = {}
+        self._wiring_facts: dict[str, Wiring] = {}
         self._subclass_cache: dict[str, list[str]] = {}
         self._method_names: frozenset[str] | None = None
         self._property_names: frozenset[str] | None = None
@@ -528,6 +551,92 @@ class ProjectIndex:
                         if type(target) is Name:
                             params[target.id] = fields
         return found
+
+    def wiring_constructor(self, class_key: str) -> str | None:
+        """The `__init__` of a plain class (no module: a trainer, a guard) that builds objects
+        (`self.evaluator = Evaluator(model)`): what it wires up is known to the class's other
+        methods (see `FunctionAnalysis._seed_field_aliases`). None for other classes."""
+        if class_key in self._wiring_cache:
+            return self._wiring_cache[class_key]
+        init = None
+        if class_key in self.classes and self.class_props(class_key)[0] is False:
+            init = self.find_method(class_key, "__init__")
+            if init is not None and not any(
+                name.rpartition(".")[2][:1].isupper() for name in self.functions[init].called_names
+            ):
+                init = None
+        self._wiring_cache[class_key] = init
+        return init
+
+    def constructor_wiring(self, class_key: str) -> "Wiring":
+        """What a plain class's constructor wires up, read from its statements: fields holding one
+        object under two paths (`self.model = model; self.evaluator = Evaluator(model)` whose
+        constructor keeps its argument as `self.model`: `self.evaluator.model` is `self.model`),
+        the project classes of the helper objects it builds, and the project classes it builds
+        its fields from. Fields other methods rebind are left out."""
+        cached = self._wiring_facts.get(class_key)
+        if cached is not None:
+            return cached
+        wiring = NO_WIRING
+        init = self.wiring_constructor(class_key)
+        if init is not None:
+            wiring = self._read_wiring(init, self.rebound_fields(class_key))
+        self._wiring_facts[class_key] = wiring
+        return wiring
+
+    def _read_wiring(self, init: str, rebound: frozenset[str]) -> "Wiring":
+        fn = self.functions[init]
+        module = self.function_module[init]
+        params = {p.name for p in fn.params[1:]}
+        values: dict[str, list[Expr]] = {}
+        for stmt in walk_statements(fn.body):
+            if type(stmt) is Assign:
+                for t in stmt.targets:
+                    if type(t) is Attr and type(t.value) is Name and t.value.id == "self":
+                        values.setdefault(t.attr, []).append(_unwrap_moves(stmt.value))
+        holder: dict[str, str] = {}  # a parameter -> the field holding it as given
+        for attr, found in sorted(values.items()):
+            if len(found) == 1 and type(found[0]) is Name and found[0].id in params and attr not in rebound:
+                holder.setdefault(found[0].id, attr)
+        aliases: list[tuple[str, str]] = []
+        classes: list[tuple[str, str]] = []
+        built: list[tuple[str, str]] = []
+        for attr, found in sorted(values.items()):
+            value = found[0]
+            if len(found) != 1 or attr in rebound or type(value) is not Call:
+                continue
+            dotted = dotted_name(value.func)
+            sym = self.resolve_name(dotted, module, fn.imports) if dotted else None
+            if sym is None or sym.kind != "class" or sym.target not in self.classes:
+                continue
+            built.append((attr, sym.target))
+            if self.class_props(sym.target)[0] is not False:
+                continue
+            classes.append((f"self.{attr}", sym.target))
+            for field, arg in self._stored_arguments(sym.target, value):
+                if type(arg) is Name and arg.id in holder:
+                    aliases.append((f"self.{attr}.{field}", f"self.{holder[arg.id]}"))
+                elif type(arg) is Attr and type(arg.value) is Name and arg.value.id == "self" and arg.attr not in rebound:
+                    aliases.append((f"self.{attr}.{field}", f"self.{arg.attr}"))
+        return Wiring(tuple(aliases), tuple(classes), tuple(built))
+
+    def _stored_arguments(self, class_key: str, call: Call) -> list[tuple[str, Expr]]:
+        """(field, argument) for the arguments of `call` (a constructor call of the class) that
+        its `__init__` stores as given in a field (`self.model = model`)."""
+        init = self.find_method(class_key, "__init__")
+        if init is None:
+            return []
+        fn = self.functions[init]
+        names = [p.name for p in fn.params[1:] if p.kind in ("pos", "posonly")]
+        bound: dict[str, Expr] = dict(zip(names, call.args)) if not call.has_star else {}
+        bound.update((k, v) for k, v in call.kwargs if k is not None)
+        out = []
+        for stmt in walk_statements(fn.body):
+            if type(stmt) is Assign and type(stmt.value) is Name and stmt.value.id in bound:
+                for t in stmt.targets:
+                    if type(t) is Attr and type(t.value) is Name and t.value.id == "self":
+                        out.append((t.attr, bound[stmt.value.id]))
+        return out
 
     def rebound_fields(self, class_key: str) -> frozenset[str]:
         """Fields of `self` assigned by a method other than the constructor, in the class, its

@@ -179,14 +179,6 @@ class Summary:
     # Restores from a snapshot its caller may have kept: (path, field) for `path.train(field)`,
     # ("", field) for a call of a bound restorer held in the field.
     restores: tuple[tuple[str, str], ...] = ()
-    # A constructor's fields that hold one object (`self.model = model` and `self.evaluator =
-    # Evaluator(model)` keeping it as its `model`): (path, the path the class's other methods
-    # read it by), e.g. ("self.evaluator.model", "self.model").
-    aliases: tuple[tuple[str, str], ...] = ()
-    # A constructor's fields holding an object it built of a project class that is no module (an
-    # evaluator, a guard): (path, class key), so that the class's other methods follow
-    # `self.evaluator.run()`.
-    field_classes: tuple[tuple[str, str], ...] = ()
 
 
 EMPTY_SUMMARY = Summary()

@@ -45,8 +45,8 @@ def any_sensitive(objs: frozenset[str], ctx: Context, fkey: str = "") -> bool:
             return True
         if obj.startswith("E:self.") and fkey and param.count(".") == 1:
             built = _built_by_constructor(ctx, fkey, param[5:])
-            if built and not any_sensitive(built, ctx):
-                continue
+            if built is not None and ctx.index.class_props(built)[0] is True and not ctx.index.class_props(built)[1]:
+                continue  # a project module with nothing mode-dependent inside
             return True
         info = ctx.allocs.get(root_of(obj))
         if info is None:
@@ -58,25 +58,15 @@ def any_sensitive(objs: frozenset[str], ctx: Context, fkey: str = "") -> bool:
     return False
 
 
-def _built_by_constructor(ctx: Context, fkey: str, attr: str) -> frozenset[str]:
-    """In a method of a plain class (a trainer), what the constructor built for `self.<attr>`
-    when no other method rebinds it (`self.net = TanhMLP()`): the objects that field holds. Its
-    constructor's summary is there: such methods read it (see `_seed_field_aliases`)."""
+def _built_by_constructor(ctx: Context, fkey: str, attr: str) -> str | None:
+    """In a method of a plain class (a trainer), the project class its constructor builds
+    `self.<attr>` from when no other method rebinds it (`self.net = TanhMLP()`)."""
     index = ctx.index
     fn = index.functions.get(fkey)
     if fn is None or fn.class_qualname is None or fn.kind != "instance":
-        return frozenset()
+        return None
     class_key = f"{index.function_module[fkey].module_name}:{fn.class_qualname}"
-    if class_key not in index.classes or index.class_props(class_key)[0] is not False:
-        return frozenset()
-    init = index.find_method(class_key, "__init__")
-    summary = ctx.summaries.get(init) if init is not None else None
-    if summary is None or attr in index.rebound_fields(class_key):
-        return frozenset()
-    for holder, name, values in summary.fields:
-        if holder == "self" and name == attr and values and all(v.startswith("N:") for v in values):
-            return frozenset(values)
-    return frozenset()
+    return dict(index.constructor_wiring(class_key).built).get(attr)
 
 
 def where(path: str, line: int) -> str:
