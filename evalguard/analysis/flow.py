@@ -4457,21 +4457,15 @@ def _restores_flag(body: tuple[ir.Stmt, ...], path: str) -> bool:
 def _sets_mode_from_value(body: tuple[ir.Stmt, ...]) -> bool:
     """`m.train(flag)` / `m.train(mode=flag)` or `m.training = flag` with anything but a literal."""
     for stmt in ir.walk_statements(body):
-        t = type(stmt)
-        if t is ir.Assign:
-            if type(stmt.value) is not ir.Const and any(type(x) is ir.Attr and x.attr == "training" for x in stmt.targets):
-                return True
-            exprs = (stmt.value,)
-        elif t is ir.ExprStmt:
-            exprs = (stmt.expr,)
-        else:
-            continue
-        for expr in exprs:
-            for node in ir.walk_expr(expr):
-                if type(node) is ir.Call and type(node.func) is ir.Attr and node.func.attr == "train":
-                    flag = node.args[0] if node.args else dict(node.kwargs).get("mode")
-                    if flag is not None and type(flag) is not ir.Const:
-                        return True
+        if type(stmt) is ir.Assign and type(stmt.value) is not ir.Const and any(
+            type(x) is ir.Attr and x.attr == "training" for x in stmt.targets
+        ):
+            return True
+        for node in ir.walk_expr(ir.stmt_value(stmt)):
+            if type(node) is ir.Call and type(node.func) is ir.Attr and node.func.attr == "train":
+                flag = node.args[0] if node.args else dict(node.kwargs).get("mode")
+                if flag is not None and type(flag) is not ir.Const:
+                    return True
     return False
 
 

@@ -19,7 +19,7 @@ from evalguard.analysis.flow import Context, FunctionAnalysis
 from evalguard.analysis.project import ProjectIndex, func_key
 from evalguard.analysis.relevance import is_relevant, relevant_aliases
 from evalguard.analysis.summaries import EMPTY_SUMMARY, Event, Forward, FunctionResult
-from evalguard.parsing.ir import Assign, Attr, Call, FunctionFacts, Name, dotted_name, walk_statements
+from evalguard.parsing.ir import FunctionFacts
 
 # A function re-analysed this often stops being revisited (a safety net against oscillation).
 MAX_VISITS = 12
@@ -235,11 +235,11 @@ class CallerGraph:
             self.callers_of.setdefault(callee, set()).add(key)
         for called, name in _object_method_calls(fn):
             if name in _GUARD_METHODS:
-                guard = _guard_field_class(index, key, called, memo)
+                guard = _guard_field_class(index, key, called)
                 if guard is not None:
-                    # `with self.lock:` on a field the constructor fills from a known class: that
-                    # class's methods, or none (`threading.Lock()`), not every guard's by name.
-                    method = index.find_method(guard, name) if guard in index.classes else None
+                    # `with self.lock:`: the guard class the constructor builds, or none
+                    # (`threading.Lock()`), not every guard's method by name.
+                    method = index.find_method(guard, name) if guard else None
                     if method is not None and method != key:
                         self.callees[key].append(method)
                         self.callers_of.setdefault(method, set()).add(key)
@@ -325,38 +325,16 @@ def _object_method_calls(fn) -> list[tuple[str, str]]:
 _GUARD_METHODS = frozenset({"__enter__", "__exit__"})
 
 
-def _guard_field_class(index: ProjectIndex, key: str, called: str, memo: dict) -> str | None:
-    """For `self.<field>.__enter__` (a `with self.<field>:` in a method): the class the class's
-    constructor builds that field from, a project class key or an outside one's dotted name (None:
-    not known, any guard may be there). Read from the constructor's statements."""
+def _guard_field_class(index: ProjectIndex, key: str, called: str) -> str | None:
+    """For `self.<field>.__enter__` (a `with self.<field>:` in a method): the project class the
+    class's constructor builds that field from ("" when it builds none the analysis knows): the
+    analysis resolves such a guard through the constructor only (`ProjectIndex.constructor_wiring`).
+    None for other receivers (a local object: any guard may be there)."""
     parts = called.split(".")
     class_key = _class_key(index, key)
-    if len(parts) != 3 or parts[0] != "self" or class_key is None or class_key not in index.classes:
+    if len(parts) != 3 or parts[0] != "self" or class_key is None:
         return None
-    memo_key = ("guard", class_key, parts[1])
-    if memo_key not in memo:
-        memo[memo_key] = _constructor_built_class(index, class_key, parts[1])
-    return memo[memo_key]
-
-
-def _constructor_built_class(index: ProjectIndex, class_key: str, attr: str) -> str | None:
-    init = index.find_method(class_key, "__init__")
-    if init is None:
-        return None
-    fn = index.functions[init]
-    found: set[str | None] = set()
-    for stmt in walk_statements(fn.body):
-        if type(stmt) is not Assign or not any(
-            type(t) is Attr and t.attr == attr and type(t.value) is Name and t.value.id == "self" for t in stmt.targets
-        ):
-            continue
-        value = stmt.value
-        dotted = dotted_name(value.func) if type(value) is Call else None
-        sym = index.resolve_name(dotted, index.function_module[init], fn.imports) if dotted else None
-        found.add(sym.target if sym is not None and sym.kind in ("class", "external") else None)
-    if len(found) != 1 or None in found or attr in index.rebound_fields(class_key):
-        return None
-    return found.pop()
+    return dict(index.constructor_wiring(class_key).classes).get(f"self.{parts[1]}", "")
 
 
 def _class_key(index: ProjectIndex, key: str) -> str | None:

@@ -24,6 +24,7 @@ from evalguard.parsing.ir import (
     Return,
     dotted_name,
     path_text,
+    stmt_value,
     walk_expr,
     walk_statements,
 )
@@ -529,7 +530,7 @@ class ProjectIndex:
         found: set[str] = set()
         for stmt in walk_statements(fn.body):
             t = type(stmt)
-            value = stmt.value if t is Assign or t is Return else stmt.expr if t is ExprStmt else None
+            value = stmt_value(stmt)
             if value is None:
                 continue
             for expr in walk_expr(value):

@@ -398,6 +398,13 @@ def walk_statements(body: tuple[Stmt, ...]):
                 yield from walk_statements(block)
 
 
+def stmt_value(stmt: Stmt) -> Expr | None:
+    """The expression an assignment, a return or an expression statement evaluates (None for
+    other statements)."""
+    t = type(stmt)
+    return stmt.value if t is Assign or t is Return else stmt.expr if t is ExprStmt else None
+
+
 def walk_expr(expr: Expr | None):
     """An expression and all its sub-expressions (not into lambdas: `FuncRef` bodies are functions)."""
     if expr is None:
