@@ -2530,13 +2530,7 @@ class FunctionAnalysis:
         fn = self.ctx.index.functions[init]
         params = {p.name for p in fn.params}
         found: str | None = None
-        for stmt in ir.walk_statements(fn.body):
-            if type(stmt) is not ir.Assign or not any(
-                type(t) is ir.Attr and t.attr == attr and type(t.value) is ir.Name and t.value.id == "self"
-                for t in stmt.targets
-            ):
-                continue
-            value = stmt.value
+        for value in ir.self_assignments(fn.body).get(attr, ()):
             if type(value) is ir.Call and type(value.func) is ir.Name and value.func.id in ("list", "tuple") and len(value.args) == 1:
                 value = value.args[0]
             if type(value) is ir.Other and value.either and value.children:

@@ -24,6 +24,7 @@ from evalguard.parsing.ir import (
     Return,
     dotted_name,
     path_text,
+    self_assignments,
     stmt_value,
     walk_expr,
     walk_statements,
@@ -589,12 +590,7 @@ class ProjectIndex:
         fn = self.functions[init]
         module = self.function_module[init]
         params = {p.name for p in fn.params[1:]}
-        values: dict[str, list[Expr]] = {}
-        for stmt in walk_statements(fn.body):
-            if type(stmt) is Assign:
-                for t in stmt.targets:
-                    if type(t) is Attr and type(t.value) is Name and t.value.id == "self":
-                        values.setdefault(t.attr, []).append(_unwrap_moves(stmt.value))
+        values = {attr: [_unwrap_moves(v) for v in found] for attr, found in self_assignments(fn.body).items()}
         holder: dict[str, str] = {}  # a parameter -> the field holding it as given
         for attr, found in sorted(values.items()):
             if len(found) == 1 and type(found[0]) is Name and found[0].id in params and attr not in rebound:
@@ -631,13 +627,12 @@ class ProjectIndex:
         names = [p.name for p in fn.params[1:] if p.kind in ("pos", "posonly")]
         bound: dict[str, Expr] = dict(zip(names, call.args)) if not call.has_star else {}
         bound.update((k, v) for k, v in call.kwargs if k is not None)
-        out = []
-        for stmt in walk_statements(fn.body):
-            if type(stmt) is Assign and type(stmt.value) is Name and stmt.value.id in bound:
-                for t in stmt.targets:
-                    if type(t) is Attr and type(t.value) is Name and t.value.id == "self":
-                        out.append((t.attr, bound[stmt.value.id]))
-        return out
+        return [
+            (attr, bound[value.id])
+            for attr, values in self_assignments(fn.body).items()
+            for value in values
+            if type(value) is Name and value.id in bound
+        ]
 
     def rebound_fields(self, class_key: str) -> frozenset[str]:
         """Fields of `self` assigned by a method other than the constructor, in the class, its
@@ -652,14 +647,8 @@ class ProjectIndex:
                     continue
                 for name, qualname in self.classes[key].methods:
                     fn = self.functions.get(func_key(module.module_name, qualname))
-                    if fn is None or name == "__init__":
-                        continue
-                    for stmt in walk_statements(fn.body):
-                        if type(stmt) is Assign:
-                            found.update(
-                                t.attr for t in stmt.targets
-                                if type(t) is Attr and type(t.value) is Name and t.value.id == "self"
-                            )
+                    if fn is not None and name != "__init__":
+                        found.update(self_assignments(fn.body))
             cached = self._rebound_cache[class_key] = frozenset(found)
         return cached
 

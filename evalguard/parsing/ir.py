@@ -398,6 +398,18 @@ def walk_statements(body: tuple[Stmt, ...]):
                 yield from walk_statements(block)
 
 
+def self_assignments(body: tuple[Stmt, ...]) -> dict[str, list[Expr]]:
+    """attribute -> the values a body assigns to `self.<attribute>`, in order (nested blocks
+    included)."""
+    out: dict[str, list[Expr]] = {}
+    for stmt in walk_statements(body):
+        if type(stmt) is Assign:
+            for t in stmt.targets:
+                if type(t) is Attr and type(t.value) is Name and t.value.id == "self":
+                    out.setdefault(t.attr, []).append(stmt.value)
+    return out
+
+
 def stmt_value(stmt: Stmt) -> Expr | None:
     """The expression an assignment, a return or an expression statement evaluates (None for
     other statements)."""
